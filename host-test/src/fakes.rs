@@ -1,0 +1,165 @@
+//! Host-side stand-ins for `edgeplug:worker/{counter,uploader}`, so that a
+//! component importing them (the entry) can be tested alone.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use wasmtime::component::Resource;
+use wasmtime_wasi::p2::{DynInputStream, StreamError};
+
+use crate::bindings::entry::edgeplug::worker::{counter, uploader};
+use crate::bindings::WitError;
+use crate::state::HostState;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A counter service in host memory, with a log of calls and an injectable
+/// error. Clones share state.
+#[derive(Clone, Default)]
+pub struct FakeCounter {
+    values: Arc<Mutex<HashMap<String, u64>>>,
+    calls: Arc<Mutex<Vec<(String, Option<u64>)>>>,
+    failure: Arc<Mutex<Option<WitError>>>,
+}
+
+impl std::fmt::Debug for FakeCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeCounter").finish_non_exhaustive()
+    }
+}
+
+impl FakeCounter {
+    /// The current value of `name` (0 if never incremented).
+    pub fn value(&self, name: &str) -> u64 {
+        lock(&self.values).get(name).copied().unwrap_or(0)
+    }
+
+    /// Every call so far: the name, and the delta for increments (`None` for `get`).
+    pub fn calls(&self) -> Vec<(String, Option<u64>)> {
+        lock(&self.calls).clone()
+    }
+
+    /// Makes every following call fail with `error` (`None` to stop failing).
+    pub fn fail_with(&self, error: Option<WitError>) {
+        *lock(&self.failure) = error;
+    }
+
+    fn enter(&self, name: &str, delta: Option<u64>) -> Result<(), WitError> {
+        lock(&self.calls).push((name.to_owned(), delta));
+        lock(&self.failure).clone().map_or(Ok(()), Err)
+    }
+}
+
+/// One object the [`FakeUploader`] received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedObject {
+    /// The body, whole.
+    pub body: Vec<u8>,
+    /// The options the caller passed.
+    pub content_type: Option<String>,
+    /// The length the caller announced.
+    pub content_length: Option<u64>,
+}
+
+/// An uploader that keeps objects in host memory, with an injectable error.
+/// Clones share state.
+#[derive(Clone, Default)]
+pub struct FakeUploader {
+    objects: Arc<Mutex<BTreeMap<String, ReceivedObject>>>,
+    failure: Arc<Mutex<Option<WitError>>>,
+}
+
+impl std::fmt::Debug for FakeUploader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeUploader").finish_non_exhaustive()
+    }
+}
+
+impl FakeUploader {
+    /// The object stored under `key`, if any.
+    pub fn object(&self, key: &str) -> Option<ReceivedObject> {
+        lock(&self.objects).get(key).cloned()
+    }
+
+    /// The keys received so far, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        lock(&self.objects).keys().cloned().collect()
+    }
+
+    /// Makes every following call fail with `error` (`None` to stop failing).
+    pub fn fail_with(&self, error: Option<WitError>) {
+        *lock(&self.failure) = error;
+    }
+}
+
+impl counter::Host for HostState {
+    async fn increment(&mut self, name: String, delta: u64) -> wasmtime::Result<Result<u64, WitError>> {
+        if let Err(error) = self.counter.enter(&name, Some(delta)) {
+            return Ok(Err(error));
+        }
+        let mut values = lock(&self.counter.values);
+        let value = values.entry(name).or_default();
+        *value = value.saturating_add(delta);
+        Ok(Ok(*value))
+    }
+
+    async fn get(&mut self, name: String) -> wasmtime::Result<Result<u64, WitError>> {
+        if let Err(error) = self.counter.enter(&name, None) {
+            return Ok(Err(error));
+        }
+        Ok(Ok(self.counter.value(&name)))
+    }
+}
+
+impl uploader::Host for HostState {
+    async fn put(
+        &mut self,
+        key: String,
+        body: Resource<DynInputStream>,
+        opts: uploader::PutOptions,
+    ) -> wasmtime::Result<Result<uploader::ObjectInfo, WitError>> {
+        let mut stream = self.table.delete(body)?;
+        if let Some(error) = lock(&self.uploader.failure).clone() {
+            return Ok(Err(error));
+        }
+        let mut bytes = Vec::new();
+        loop {
+            match stream.blocking_read(64 * 1024).await {
+                Ok(chunk) => bytes.extend_from_slice(&chunk),
+                Err(StreamError::Closed) => break,
+                Err(StreamError::LastOperationFailed(e)) => {
+                    return Ok(Err(WitError::InvalidInput(format!("reading the body failed: {e}"))));
+                }
+                Err(StreamError::Trap(e)) => return Err(e),
+            }
+        }
+        let info = uploader::ObjectInfo {
+            key: key.clone(),
+            size: bytes.len() as u64,
+            etag: format!("fake-{}", bytes.len()),
+        };
+        lock(&self.uploader.objects).insert(
+            key,
+            ReceivedObject {
+                body: bytes,
+                content_type: opts.content_type,
+                content_length: opts.content_length,
+            },
+        );
+        Ok(Ok(info))
+    }
+
+    async fn presign_put(
+        &mut self,
+        key: String,
+        expires_in_secs: u32,
+        _opts: uploader::PutOptions,
+    ) -> wasmtime::Result<Result<String, WitError>> {
+        if let Some(error) = lock(&self.uploader.failure).clone() {
+            return Ok(Err(error));
+        }
+        Ok(Ok(format!("https://fake-uploader.invalid/{key}?expires={expires_in_secs}")))
+    }
+}

@@ -1,0 +1,197 @@
+//! The Wasmtime embedding: one engine, one linker with every import edgeplug
+//! components use, and the shared state each new instance starts from.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiHttpCtx;
+
+use crate::bindings;
+use crate::config::ConfigValues;
+use crate::fakes::{FakeCounter, FakeUploader};
+use crate::kv::{FakeKv, KvBackend};
+use crate::outbound::OutboundHttp;
+use crate::state::HostState;
+
+/// The engine every host in this process shares, so compiled components can
+/// be shared too.
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true);
+        // A configuration this minimal is always accepted; failing here means a
+        // broken wasmtime build, where nothing else could work either.
+        Engine::new(&config).unwrap_or_else(|e| panic!("cannot create the wasmtime engine: {e}"))
+    })
+}
+
+/// Compiles the component at `path`, reusing an earlier compilation of the
+/// same unchanged file in this process.
+pub fn load_component(path: impl AsRef<Path>) -> anyhow::Result<Component> {
+    static CACHE: OnceLock<Mutex<HashMap<(PathBuf, SystemTime), Component>>> = OnceLock::new();
+    let path = path.as_ref();
+    let modified = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .with_context(|| format!("cannot read component {}", path.display()))?;
+    let key = (path.to_path_buf(), modified);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(component) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(component.clone());
+    }
+    let component = Component::from_file(engine(), path)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot compile component {}", path.display()))?;
+    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, component.clone());
+    Ok(component)
+}
+
+/// Builds the linker with every interface the host provides: WASI p2,
+/// wasi-http, `wasi:keyvalue/{store,atomics}`, `wasi:config/store`, and the
+/// host fakes of `edgeplug:worker/{counter,uploader}`.
+pub fn linker() -> anyhow::Result<Linker<HostState>> {
+    let mut linker = Linker::<HostState>::new(engine());
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    use bindings::counter::wasi::{config, keyvalue};
+    keyvalue::store::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    keyvalue::atomics::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    config::store::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    use bindings::entry::edgeplug::worker::{counter, uploader};
+    counter::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    uploader::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    Ok(linker)
+}
+
+/// Everything a new instance's [`HostState`] is made from. Clones share the
+/// KV store, the outbound routes and the fakes; config is copied into each
+/// instance when it starts, so a change applies from the next request on.
+#[derive(Clone)]
+pub struct HostContext {
+    kv: Arc<dyn KvBackend>,
+    fake_kv: Option<FakeKv>,
+    config: Arc<Mutex<ConfigValues>>,
+    outbound: OutboundHttp,
+    counter: FakeCounter,
+    uploader: FakeUploader,
+    inherit_stdio: bool,
+}
+
+impl std::fmt::Debug for HostContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostContext").finish_non_exhaustive()
+    }
+}
+
+impl Default for HostContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HostContext {
+    /// A context with a fresh in-memory [`FakeKv`], no config and no routes.
+    pub fn new() -> Self {
+        let fake = FakeKv::new();
+        Self {
+            kv: Arc::new(fake.clone()),
+            fake_kv: Some(fake),
+            config: Default::default(),
+            outbound: OutboundHttp::new(),
+            counter: FakeCounter::default(),
+            uploader: FakeUploader::default(),
+            inherit_stdio: true,
+        }
+    }
+
+    /// Uses `kv` as the `wasi:keyvalue` store.
+    pub fn with_kv(mut self, kv: Arc<dyn KvBackend>) -> Self {
+        self.kv = kv;
+        self.fake_kv = None;
+        self
+    }
+
+    /// Uses the fake `kv` (keeping its log and faults reachable through
+    /// [`HostContext::fake_kv`]).
+    pub fn with_fake_kv(mut self, kv: FakeKv) -> Self {
+        self.kv = Arc::new(kv.clone());
+        self.fake_kv = Some(kv);
+        self
+    }
+
+    /// Whether guests' stdout and stderr go to the host's (on by default).
+    pub fn with_inherited_stdio(mut self, inherit: bool) -> Self {
+        self.inherit_stdio = inherit;
+        self
+    }
+
+    /// The fake KV in use, if the store is one.
+    pub fn fake_kv(&self) -> Option<&FakeKv> {
+        self.fake_kv.as_ref()
+    }
+
+    /// The KV store in use.
+    pub fn kv(&self) -> &Arc<dyn KvBackend> {
+        &self.kv
+    }
+
+    /// The outgoing-HTTP routes and log.
+    pub fn outbound(&self) -> &OutboundHttp {
+        &self.outbound
+    }
+
+    /// The host's `edgeplug:worker/counter`, for components that import it.
+    pub fn fake_counter(&self) -> &FakeCounter {
+        &self.counter
+    }
+
+    /// The host's `edgeplug:worker/uploader`, for components that import it.
+    pub fn fake_uploader(&self) -> &FakeUploader {
+        &self.uploader
+    }
+
+    /// Sets one config value for the instances started from now on.
+    pub fn set_config(&self, key: impl Into<String>, value: impl Into<String>) {
+        self.config.lock().unwrap_or_else(|e| e.into_inner()).set(key, value);
+    }
+
+    /// Removes one config value for the instances started from now on.
+    pub fn remove_config(&self, key: &str) {
+        self.config.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+
+    /// Replaces every config value.
+    pub fn replace_config(&self, values: ConfigValues) {
+        *self.config.lock().unwrap_or_else(|e| e.into_inner()) = values;
+    }
+
+    /// A snapshot of the config values.
+    pub fn config(&self) -> ConfigValues {
+        self.config.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A new store for one instance.
+    pub fn new_store(&self) -> Store<HostState> {
+        let mut wasi = WasiCtx::builder();
+        if self.inherit_stdio {
+            wasi.inherit_stdout().inherit_stderr();
+        }
+        let state = HostState {
+            table: Default::default(),
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            hooks: self.outbound.clone(),
+            kv: Arc::clone(&self.kv),
+            config: self.config(),
+            counter: self.counter.clone(),
+            uploader: self.uploader.clone(),
+        };
+        Store::new(engine(), state)
+    }
+}

@@ -1,0 +1,41 @@
+//! # host-test
+//!
+//! A Wasmtime host for edgeplug components, and the harness their tests use.
+//!
+//! - [`HostContext`] holds what guests see: a `wasi:keyvalue` store (a
+//!   [`FakeKv`] with a call log and injectable failures by default),
+//!   `wasi:config` values, outgoing-HTTP routes ([`OutboundHttp`], with an
+//!   in-process [`LocalS3`] that verifies SigV4), and host fakes of
+//!   `edgeplug:worker/{counter,uploader}` for testing the entry alone.
+//! - [`HttpWorker`] sends HTTP requests into any component exporting
+//!   `wasi:http/incoming-handler` (the entry, or a composed worker).
+//! - [`CounterClient`] and [`UploaderClient`] call a component's edgeplug
+//!   exports directly.
+//! - [`serve`] runs a worker on a TCP port, as `cargo xtask serve` does.
+//!
+//! Every request and every call runs in a fresh instance, as on an edge
+//! platform.
+
+pub mod artifacts;
+pub mod bindings;
+pub mod bodies;
+mod config;
+mod fakes;
+mod host;
+pub mod kv;
+mod outbound;
+mod s3;
+pub mod serve;
+mod state;
+mod typed;
+mod worker;
+
+pub use config::ConfigValues;
+pub use fakes::{FakeCounter, FakeUploader, ReceivedObject};
+pub use host::{HostContext, engine, linker, load_component};
+pub use kv::{FakeKv, KvBackend, KvError, KvOp, MemoryKv};
+pub use outbound::{OutboundHandler, OutboundHttp, RecordedRequest};
+pub use s3::{LocalS3, S3Credentials};
+pub use state::HostState;
+pub use typed::{CounterClient, UploadOptions, UploaderClient};
+pub use worker::{HttpWorker, Response};

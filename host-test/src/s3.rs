@@ -1,0 +1,139 @@
+//! A local S3-compatible store that verifies SigV4, built on `s3s` + `s3s-fs`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use http_body_util::BodyExt;
+use s3s::auth::SimpleAuth;
+use s3s::service::{S3Service, S3ServiceBuilder};
+use wasmtime_wasi_http::{Error as HttpError, WasiBody};
+
+use crate::outbound::OutboundHandler;
+
+/// Credentials and the bucket a [`LocalS3`] is set up with.
+#[derive(Clone)]
+pub struct S3Credentials {
+    /// The access key id clients sign with.
+    pub access_key_id: String,
+    /// The secret access key clients sign with.
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret, not even in a test failure.
+        f.debug_struct("S3Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An S3-compatible store over a folder. It checks every request's SigV4
+/// signature (header or presigned), so a badly signed upload fails.
+///
+/// Objects land as plain files: `{root}/{bucket}/{key}`.
+#[derive(Clone)]
+pub struct LocalS3 {
+    service: S3Service,
+    root: PathBuf,
+}
+
+impl std::fmt::Debug for LocalS3 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalS3").field("root", &self.root).finish_non_exhaustive()
+    }
+}
+
+impl LocalS3 {
+    /// A store rooted at `root` (created if missing) that accepts requests
+    /// signed with `credentials`.
+    pub fn new(root: impl AsRef<Path>, credentials: &S3Credentials) -> anyhow::Result<Self> {
+        let root = root.as_ref();
+        std::fs::create_dir_all(root)?;
+        let fs = s3s_fs::FileSystem::new(root)
+            .map_err(|e| anyhow::anyhow!("cannot open S3 data folder {}: {e:?}", root.display()))?;
+        let mut builder = S3ServiceBuilder::new(fs);
+        builder.set_auth(SimpleAuth::from_single(
+            credentials.access_key_id.clone(),
+            credentials.secret_access_key.clone(),
+        ));
+        Ok(Self { service: builder.build(), root: root.canonicalize()? })
+    }
+
+    /// The folder objects are stored in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Creates `bucket` (a folder) if it does not exist.
+    pub fn create_bucket(&self, bucket: &str) -> anyhow::Result<()> {
+        std::fs::create_dir_all(self.root.join(bucket))?;
+        Ok(())
+    }
+
+    /// Where the object `key` of `bucket` is stored on disk.
+    pub fn object_path(&self, bucket: &str, key: &str) -> PathBuf {
+        self.root.join(bucket).join(key)
+    }
+
+    /// Reads an object straight from disk; `None` if it does not exist.
+    pub fn read_object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.object_path(bucket, key)).ok()
+    }
+
+    /// The `s3s` service, to mount elsewhere.
+    pub fn service(&self) -> &S3Service {
+        &self.service
+    }
+
+    /// Serves the store over HTTP on `listener` until the task is dropped.
+    pub async fn serve(self, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let service = self.service.clone();
+            tokio::spawn(async move {
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let builder =
+                    hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+                if let Err(error) = builder.serve_connection(io, service).await {
+                    tracing::debug!(%error, "local S3 connection ended with an error");
+                }
+            });
+        }
+    }
+
+    /// Binds `addr` and serves in a background task, returning the bound address.
+    pub async fn spawn_server(&self, addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for the local S3 store: {e}"))?;
+        let bound = listener.local_addr()?;
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = this.serve(listener).await {
+                tracing::error!(%error, "local S3 server stopped");
+            }
+        });
+        Ok(bound)
+    }
+}
+
+#[async_trait]
+impl OutboundHandler for LocalS3 {
+    async fn handle(
+        &self,
+        request: http::Request<WasiBody>,
+    ) -> Result<http::Response<WasiBody>, HttpError> {
+        let request = request.map(s3s::Body::http_body_unsync);
+        let response = self
+            .service
+            .call(request)
+            .await
+            .map_err(|e| HttpError::InternalError(Some(format!("local S3: {e:?}"))))?;
+        Ok(response.map(|body| {
+            body.map_err(|e| HttpError::InternalError(Some(format!("local S3 body: {e}"))))
+                .boxed_unsync()
+        }))
+    }
+}

@@ -1,0 +1,77 @@
+//! Serving a worker over TCP: what `cargo xtask serve` runs.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use crate::worker::HttpWorker;
+
+/// The JSON error the host answers with when the guest itself failed.
+fn guest_failure() -> http::Response<HyperOutgoingBody> {
+    let body = r#"{"error":{"code":"internal","message":"the worker failed to handle this request"}}"#;
+    let mut response = http::Response::new(
+        Full::new(Bytes::from_static(body.as_bytes()))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+async fn handle(
+    worker: HttpWorker,
+    request: http::Request<Incoming>,
+) -> Result<http::Response<HyperOutgoingBody>, Infallible> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = match worker.handle(request).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::error!(%method, %path, error = %format!("{error:#}"), "worker failed");
+            guest_failure()
+        }
+    };
+    tracing::info!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    Ok(response)
+}
+
+/// Serves `worker` on `listener` until the task is dropped: one fresh
+/// instance per request, HTTP/1.1 and HTTP/2.
+pub async fn serve(worker: HttpWorker, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let worker = worker.clone();
+        tokio::spawn(async move {
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let service = hyper::service::service_fn(move |request| handle(worker.clone(), request));
+            let builder =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            if let Err(error) = builder.serve_connection(io, service).await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+}
+
+/// Binds `addr` with a clear error when the port is taken.
+pub async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for {what}: {e}"))
+}

@@ -1,0 +1,108 @@
+//! Calling a component's edgeplug exports directly, without HTTP.
+
+use anyhow::Context as _;
+use wasmtime::component::Component;
+use wasmtime_wasi::p2::{DynInputStream, InputStream};
+
+use crate::bindings::counter::CounterComponentPre;
+use crate::bindings::uploader::UploaderComponentPre;
+use crate::bindings::uploader::exports::edgeplug::worker::uploader::{ObjectInfo, PutOptions};
+use crate::bindings::WitError;
+use crate::host::{HostContext, linker};
+
+/// The `edgeplug:worker/counter` export of a component; every call runs in
+/// a fresh instance.
+#[derive(Clone)]
+pub struct CounterClient {
+    pre: CounterComponentPre<crate::state::HostState>,
+    context: HostContext,
+}
+
+impl std::fmt::Debug for CounterClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CounterClient").finish_non_exhaustive()
+    }
+}
+
+impl CounterClient {
+    /// Links `component`, which must export `edgeplug:worker/counter`.
+    pub fn new(component: &Component, context: HostContext) -> anyhow::Result<Self> {
+        let pre = linker()?.instantiate_pre(component)?;
+        let pre = CounterComponentPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .context("the component does not export edgeplug:worker/counter")?;
+        Ok(Self { pre, context })
+    }
+
+    /// Calls `increment(name, delta)`. The outer error is a trap.
+    pub async fn increment(&self, name: &str, delta: u64) -> anyhow::Result<Result<u64, WitError>> {
+        let mut store = self.context.new_store();
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        Ok(instance.edgeplug_worker_counter().call_increment(&mut store, name, delta).await?)
+    }
+
+    /// Calls `get(name)`. The outer error is a trap.
+    pub async fn get(&self, name: &str) -> anyhow::Result<Result<u64, WitError>> {
+        let mut store = self.context.new_store();
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        Ok(instance.edgeplug_worker_counter().call_get(&mut store, name).await?)
+    }
+}
+
+/// The `edgeplug:worker/uploader` export of a component; every call runs in
+/// a fresh instance.
+#[derive(Clone)]
+pub struct UploaderClient {
+    pre: UploaderComponentPre<crate::state::HostState>,
+    context: HostContext,
+}
+
+impl std::fmt::Debug for UploaderClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploaderClient").finish_non_exhaustive()
+    }
+}
+
+/// Options for [`UploaderClient::put`].
+pub type UploadOptions = PutOptions;
+
+impl UploaderClient {
+    /// Links `component`, which must export `edgeplug:worker/uploader`.
+    pub fn new(component: &Component, context: HostContext) -> anyhow::Result<Self> {
+        let pre = linker()?.instantiate_pre(component)?;
+        let pre = UploaderComponentPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .context("the component does not export edgeplug:worker/uploader")?;
+        Ok(Self { pre, context })
+    }
+
+    /// Calls `put(key, body, opts)`, with `body` handed to the guest as a
+    /// `wasi:io/streams.input-stream`. The outer error is a trap.
+    pub async fn put(
+        &self,
+        key: &str,
+        body: impl InputStream + 'static,
+        opts: PutOptions,
+    ) -> anyhow::Result<Result<ObjectInfo, WitError>> {
+        let mut store = self.context.new_store();
+        let stream: DynInputStream = Box::new(body);
+        let stream = store.data_mut().table.push(stream)?;
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        Ok(instance.edgeplug_worker_uploader().call_put(&mut store, key, stream, &opts).await?)
+    }
+
+    /// Calls `presign-put(key, expires_in_secs, opts)`. The outer error is a trap.
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        expires_in_secs: u32,
+        opts: PutOptions,
+    ) -> anyhow::Result<Result<String, WitError>> {
+        let mut store = self.context.new_store();
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        Ok(instance
+            .edgeplug_worker_uploader()
+            .call_presign_put(&mut store, key, expires_in_secs, &opts)
+            .await?)
+    }
+}

@@ -1,0 +1,136 @@
+//! Sending HTTP requests into any component that exports
+//! `wasi:http/incoming-handler`: the entry alone, or a composed worker.
+
+use anyhow::{Context as _, anyhow};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use wasmtime::component::Component;
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use crate::host::{HostContext, linker};
+
+/// A response from a guest, with its body read whole.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The status code.
+    pub status: http::StatusCode,
+    /// The response headers.
+    pub headers: http::HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Response {
+    /// The body as UTF-8 text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON.
+    pub fn json(&self) -> anyhow::Result<serde_json::Value> {
+        serde_json::from_slice(&self.body)
+            .with_context(|| format!("response body is not JSON: {}", self.text()))
+    }
+
+    /// A header's value as text, if present and valid.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A pre-linked HTTP component: each request gets a fresh instance, as on
+/// an edge platform.
+#[derive(Clone)]
+pub struct HttpWorker {
+    pre: ProxyPre<crate::state::HostState>,
+    context: HostContext,
+}
+
+impl std::fmt::Debug for HttpWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpWorker").finish_non_exhaustive()
+    }
+}
+
+impl HttpWorker {
+    /// Links `component` against the host once.
+    pub fn new(component: &Component, context: HostContext) -> anyhow::Result<Self> {
+        let pre = linker()?
+            .instantiate_pre(component)
+            .map_err(anyhow::Error::from)
+            .context("the component's imports cannot be satisfied by the host")?;
+        let pre = ProxyPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .context("the component does not export wasi:http/incoming-handler")?;
+        Ok(Self { pre, context })
+    }
+
+    /// The host context requests run with.
+    pub fn context(&self) -> &HostContext {
+        &self.context
+    }
+
+    /// Runs one request in a fresh instance and returns the guest's response
+    /// head, with a body that streams as the guest writes it.
+    ///
+    /// An error means the guest trapped or never answered: the host itself
+    /// stays healthy.
+    pub async fn handle<B>(&self, request: http::Request<B>) -> anyhow::Result<http::Response<HyperOutgoingBody>>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let mut store = self.context.new_store();
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let request = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
+        let outparam = store.data_mut().http().new_response_outparam(sender)?;
+        let proxy = self.pre.instantiate_async(&mut store).await?;
+        let task = tokio::spawn(async move {
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, request, outparam).await
+        });
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => Err(anyhow!("the guest answered with an error code: {code:?}")),
+            Err(_) => match task.await {
+                Ok(Ok(())) => Err(anyhow!("the guest returned without setting a response")),
+                Ok(Err(trap)) => Err(anyhow!("the guest trapped: {trap:?}")),
+                Err(join) => Err(anyhow!("the guest task failed: {join}")),
+            },
+        }
+    }
+
+    /// Runs one request and reads the whole response body.
+    pub async fn send<B>(&self, request: http::Request<B>) -> anyhow::Result<Response>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let response = self.handle(request).await?;
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| anyhow!("reading the guest's response body failed: {e:?}"))?
+            .to_bytes();
+        Ok(Response { status: parts.status, headers: parts.headers, body })
+    }
+
+    /// Sends `method path` with `body` (`path` may carry a query).
+    pub async fn request(&self, method: &str, path: &str, body: impl Into<Bytes>) -> anyhow::Result<Response> {
+        let body: Bytes = body.into();
+        let request = http::Request::builder()
+            .method(method)
+            .uri(format!("http://localhost{path}"))
+            .header(http::header::CONTENT_LENGTH, body.len())
+            .body(Full::new(body).map_err(wasmtime_wasi_http::Error::from))?;
+        self.send(request).await
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> anyhow::Result<Response> {
+        self.request("GET", path, Bytes::new()).await
+    }
+}

@@ -1,0 +1,148 @@
+//! The uploader component alone, against the signature-verifying local S3.
+
+mod common;
+
+use common::{ACCESS_KEY_ID, S3Fixture, SECRET};
+use host_test::bindings::WitError;
+use host_test::bodies::{PatternStream, pattern_sha256, sha256_hex};
+use host_test::{HostContext, UploadOptions, UploaderClient};
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
+
+fn uploader() -> (UploaderClient, HostContext, S3Fixture) {
+    let (context, s3) = common::context_with_s3();
+    let client = UploaderClient::new(&common::component("uploader"), context.clone()).expect("links");
+    (client, context, s3)
+}
+
+fn sized(len: u64) -> UploadOptions {
+    UploadOptions { content_type: Some("application/octet-stream".into()), content_length: Some(len) }
+}
+
+#[tokio::test]
+async fn a_signed_put_lands_byte_identical() -> anyhow::Result<()> {
+    let (uploader, context, s3) = uploader();
+    let body = b"hello from the edge\n".to_vec();
+    let info = uploader
+        .put("docs/hello.txt", MemoryInputPipe::new(body.clone()), sized(body.len() as u64))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(info.key, "docs/hello.txt");
+    assert_eq!(info.size, body.len() as u64);
+    assert!(!info.etag.is_empty() && !info.etag.contains('"'), "etag {:?}", info.etag);
+    assert_eq!(s3.object("docs/hello.txt"), Some(body));
+
+    let requests = context.outbound().requests();
+    assert_eq!(requests.len(), 1);
+    let auth = requests[0].headers["authorization"].to_str()?;
+    assert!(auth.starts_with(&format!("AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/")), "{auth}");
+    assert!(!auth.contains(SECRET));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_mebibytes_stream_through() -> anyhow::Result<()> {
+    let (uploader, _context, s3) = uploader();
+    let len = 50 * 1024 * 1024;
+    let info = uploader
+        .put("big/fifty.bin", PatternStream::new(len), sized(len))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(info.size, len);
+    let stored = s3.object("big/fifty.bin").expect("the object is stored");
+    assert_eq!(stored.len() as u64, len);
+    assert_eq!(sha256_hex(&stored), pattern_sha256(len));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_a_clean_upstream_error() -> anyhow::Result<()> {
+    let (uploader, context, s3) = uploader();
+    let wrong = "not-the-secret-at-all";
+    context.set_config("s3-secret-access-key", wrong);
+    let result = uploader.put("k.txt", MemoryInputPipe::new(&b"abc"[..]), sized(3)).await?;
+    match result {
+        Err(WitError::Upstream(e)) => {
+            assert_eq!(e.status, 403);
+            assert_eq!(e.code, "SignatureDoesNotMatch");
+            assert!(!e.message.contains(wrong) && !e.message.contains(SECRET), "{}", e.message);
+        }
+        other => panic!("expected an upstream error, got {other:?}"),
+    }
+    assert_eq!(s3.object("k.txt"), None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn missing_config_is_an_internal_error_naming_the_key() -> anyhow::Result<()> {
+    let (uploader, context, _s3) = uploader();
+    for key in ["s3-endpoint", "s3-bucket", "s3-access-key-id", "s3-secret-access-key"] {
+        let (fresh, _) = common::context_with_s3();
+        fresh.remove_config(key);
+        let client = UploaderClient::new(&common::component("uploader"), fresh.clone())?;
+        match client.put("k", MemoryInputPipe::new(&b"x"[..]), sized(1)).await? {
+            Err(WitError::Internal(message)) => {
+                assert!(message.contains(key), "{message}");
+                assert!(!message.contains(SECRET), "{message}");
+            }
+            other => panic!("without {key}: expected internal, got {other:?}"),
+        }
+        assert!(fresh.outbound().requests().is_empty(), "nothing was sent without {key}");
+    }
+    drop((uploader, context));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unreachable_store_is_unavailable() -> anyhow::Result<()> {
+    let (uploader, context, _s3) = uploader();
+    // No route and no network: the host answers as a refused connection would.
+    context.set_config("s3-endpoint", "http://nowhere.test:9000");
+    match uploader.put("k", MemoryInputPipe::new(&b"x"[..]), sized(1)).await? {
+        Err(WitError::Unavailable(message)) => assert!(!message.is_empty()),
+        other => panic!("expected unavailable, got {other:?}"),
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_keys_are_refused_before_any_request() -> anyhow::Result<()> {
+    let (uploader, context, _s3) = uploader();
+    let long = "k".repeat(1025);
+    for key in ["", "/leading", "a/../b", "..", "a/./b", "ctl\u{1}char", "del\u{7f}", long.as_str()] {
+        match uploader.put(key, MemoryInputPipe::new(&b"x"[..]), sized(1)).await? {
+            Err(WitError::InvalidInput(_)) => {}
+            other => panic!("{key:?}: expected invalid-input, got {other:?}"),
+        }
+    }
+    assert!(context.outbound().requests().is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_body_shorter_than_announced_is_refused() -> anyhow::Result<()> {
+    let (uploader, _context, s3) = uploader();
+    let result = uploader.put("short.bin", MemoryInputPipe::new(&b"0123456789"[..]), sized(20)).await?;
+    assert!(result.is_err(), "a short body must not be stored: {result:?}");
+    assert_eq!(s3.object("short.bin"), None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn presigned_urls_carry_no_secret_and_bind_the_key() -> anyhow::Result<()> {
+    let (uploader, _context, _s3) = uploader();
+    let url = uploader
+        .presign_put("uploads/photo.jpg", 600, sized(10))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert!(url.starts_with("http://s3.test:9000/uploads/uploads/photo.jpg?"), "{url}");
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    assert!(url.contains("X-Amz-Expires=600"), "{url}");
+    assert!(!url.contains(SECRET));
+    for bad in [0, 604_801] {
+        assert!(matches!(
+            uploader.presign_put("k", bad, sized(1)).await?,
+            Err(WitError::InvalidInput(_))
+        ));
+    }
+    Ok(())
+}

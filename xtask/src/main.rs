@@ -1,0 +1,73 @@
+//! `cargo xtask`: build, compose, validate, test and serve edgeplug.
+//!
+//! Every command does its own set-up (the wasm target, the builds it needs),
+//! so that on a fresh machine `cargo xtask serve` and `cargo xtask test` are
+//! all a newcomer runs.
+
+mod build;
+mod compose;
+mod inspect;
+mod workspace;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "edgeplug's build, test and serve tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build every component for wasm32-wasip2, compose the workers, validate
+    /// them and print their sizes.
+    Build,
+    /// Build, then run every test: unit tests of each crate, component-level
+    /// tests and composed-worker tests.
+    Test {
+        /// Extra arguments for `cargo test` (after `--`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Build, then serve the portable worker on 127.0.0.1:8080 with a KV
+    /// store and a local S3-compatible store on 127.0.0.1:9000.
+    Serve {
+        /// Extra arguments for `edgeplug-host serve` (try `-- --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let root = workspace::root()?;
+    match cli.command {
+        Command::Build => {
+            build::all(&root)?;
+        }
+        Command::Test { args } => {
+            build::all(&root)?;
+            let mut cargo = workspace::cargo(&root);
+            cargo.args(["test", "--workspace", "--exclude", "xtask"]);
+            if !args.is_empty() {
+                cargo.arg("--").args(args);
+            }
+            workspace::run(&mut cargo)?;
+            // The xtask's own tests last: they include the check that a bad
+            // composition is refused.
+            workspace::run(workspace::cargo(&root).args(["test", "-p", "xtask"]))?;
+        }
+        Command::Serve { args } => {
+            let outputs = build::all(&root)?;
+            let mut cargo = workspace::cargo(&root);
+            cargo
+                .args(["run", "--quiet", "-p", "host-test", "--bin", "edgeplug-host", "--", "serve"])
+                .arg("--component")
+                .arg(&outputs.worker)
+                .args(args);
+            workspace::run(&mut cargo)?;
+        }
+    }
+    Ok(())
+}
