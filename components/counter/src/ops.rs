@@ -1,0 +1,197 @@
+//! The counter operations, over any [`Kv`] and [`ConfigSource`].
+
+use crate::config::{Config, ConfigSource};
+use crate::errors::CounterError;
+use crate::kv::Kv;
+use crate::name::validate_name;
+use crate::value::parse_value;
+
+/// Atomically adds `delta` to the counter `name` and returns the new value.
+pub fn increment(
+    kv: &impl Kv,
+    config: &impl ConfigSource,
+    name: &str,
+    delta: u64,
+) -> Result<u64, CounterError> {
+    validate_name(name)?;
+    let config = Config::load(config)?;
+    // Always the atomic call: a get + set would lose concurrent counts.
+    kv.increment(&config.bucket, &config.key(name), delta)
+        .map_err(|source| CounterError::Kv {
+            bucket: config.bucket.clone(),
+            source,
+        })
+}
+
+/// Returns the value of the counter `name`, 0 when it was never incremented.
+pub fn get(kv: &impl Kv, config: &impl ConfigSource, name: &str) -> Result<u64, CounterError> {
+    validate_name(name)?;
+    let config = Config::load(config)?;
+    let stored = kv
+        .get(&config.bucket, &config.key(name))
+        .map_err(|source| CounterError::Kv {
+            bucket: config.bucket.clone(),
+            source,
+        })?;
+    match stored {
+        None => Ok(0),
+        Some(bytes) => parse_value(&bytes).map_err(|source| CounterError::BadValue {
+            name: name.to_owned(),
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::MapConfig;
+    use crate::errors::KvError;
+    use crate::name::NameError;
+    use crate::value::ValueError;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    /// An in-memory store that records which calls were made.
+    #[derive(Default)]
+    struct FakeKv {
+        data: RefCell<HashMap<(String, String), Vec<u8>>>,
+        calls: RefCell<Vec<String>>,
+        fail: Option<KvError>,
+    }
+
+    impl Kv for FakeKv {
+        fn increment(&self, bucket: &str, key: &str, delta: u64) -> Result<u64, KvError> {
+            self.calls
+                .borrow_mut()
+                .push(format!("increment {bucket} {key} {delta}"));
+            if let Some(err) = &self.fail {
+                return Err(err.clone());
+            }
+            let mut data = self.data.borrow_mut();
+            let slot = data
+                .entry((bucket.to_owned(), key.to_owned()))
+                .or_insert_with(|| b"0".to_vec());
+            let value = parse_value(slot).map_err(|e| KvError::Other(e.to_string()))? + delta;
+            *slot = value.to_string().into_bytes();
+            Ok(value)
+        }
+
+        fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+            self.calls.borrow_mut().push(format!("get {bucket} {key}"));
+            if let Some(err) = &self.fail {
+                return Err(err.clone());
+            }
+            Ok(self
+                .data
+                .borrow()
+                .get(&(bucket.to_owned(), key.to_owned()))
+                .cloned())
+        }
+    }
+
+    impl FakeKv {
+        fn set(&self, bucket: &str, key: &str, value: &[u8]) {
+            self.data
+                .borrow_mut()
+                .insert((bucket.to_owned(), key.to_owned()), value.to_vec());
+        }
+    }
+
+    #[test]
+    fn increments_with_the_atomic_call_only() {
+        let kv = FakeKv::default();
+        let config = MapConfig::default();
+        assert_eq!(increment(&kv, &config, "page_views", 1), Ok(1));
+        assert_eq!(increment(&kv, &config, "page_views", 5), Ok(6));
+        assert_eq!(
+            *kv.calls.borrow(),
+            [
+                "increment default page_views 1",
+                "increment default page_views 5"
+            ]
+        );
+    }
+
+    #[test]
+    fn uses_configured_bucket_and_prefix() {
+        let kv = FakeKv::default();
+        let config = MapConfig::with(&[("kv-bucket", "b1"), ("counter-prefix", "app:")]);
+        assert_eq!(increment(&kv, &config, "hits", 2), Ok(2));
+        assert_eq!(get(&kv, &config, "hits"), Ok(2));
+        assert_eq!(
+            *kv.calls.borrow(),
+            ["increment b1 app:hits 2", "get b1 app:hits"]
+        );
+    }
+
+    #[test]
+    fn get_of_missing_counter_is_zero() {
+        assert_eq!(
+            get(&FakeKv::default(), &MapConfig::default(), "nope"),
+            Ok(0)
+        );
+    }
+
+    #[test]
+    fn get_parses_stored_text() {
+        let kv = FakeKv::default();
+        kv.set("default", "hits", b" 42\n");
+        assert_eq!(get(&kv, &MapConfig::default(), "hits"), Ok(42));
+    }
+
+    #[test]
+    fn get_of_garbage_is_bad_value() {
+        let kv = FakeKv::default();
+        kv.set("default", "hits", b"abc");
+        assert_eq!(
+            get(&kv, &MapConfig::default(), "hits"),
+            Err(CounterError::BadValue {
+                name: "hits".to_owned(),
+                source: ValueError::NotDecimal
+            })
+        );
+    }
+
+    #[test]
+    fn invalid_names_never_reach_the_store() {
+        let kv = FakeKv::default();
+        let config = MapConfig::default();
+        assert_eq!(
+            increment(&kv, &config, "", 1),
+            Err(CounterError::InvalidName(NameError::Empty))
+        );
+        assert!(get(&kv, &config, "a/b").is_err());
+        assert!(kv.calls.borrow().is_empty());
+    }
+
+    #[test]
+    fn store_errors_carry_the_bucket() {
+        let kv = FakeKv {
+            fail: Some(KvError::NoSuchStore),
+            ..FakeKv::default()
+        };
+        let err = get(&kv, &MapConfig::with(&[("kv-bucket", "missing")]), "x").unwrap_err();
+        assert_eq!(
+            err,
+            CounterError::Kv {
+                bucket: "missing".to_owned(),
+                source: KvError::NoSuchStore
+            }
+        );
+    }
+
+    #[test]
+    fn config_errors_stop_the_call() {
+        let kv = FakeKv::default();
+        let config = MapConfig {
+            fail: Some("down".to_owned()),
+            ..MapConfig::default()
+        };
+        assert!(matches!(
+            increment(&kv, &config, "x", 1),
+            Err(CounterError::Config(_))
+        ));
+        assert!(kv.calls.borrow().is_empty());
+    }
+}
