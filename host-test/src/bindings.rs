@@ -2,8 +2,11 @@
 //!
 //! Three worlds are bound, one per component, so that a test can call each
 //! component's exports directly and the host can provide each component's
-//! imports. Shared interfaces are generated once (in [`counter`]) and reused
-//! by the others through `with`, so that one host implementation serves all.
+//! imports. Shared imports are generated once and reused through `with`, so
+//! that one host implementation serves all. The counter and uploader export
+//! their own copy of `edgeplug:worker/types`; [`WitError`] (the entry's
+//! imported copy) is the one the host works with, and the exported copies
+//! convert into it.
 
 /// The `counter-component` world: `wasi:keyvalue` and `wasi:config` imports,
 /// the `edgeplug:worker/counter` export.
@@ -13,6 +16,7 @@ pub mod counter {
         world: "edgeplug:worker/counter-component",
         imports: { default: async | trappable },
         exports: { default: async },
+        additional_derives: [PartialEq, Eq],
         with: {
             "wasi:keyvalue/store.bucket": crate::kv::BucketHandle,
         },
@@ -27,12 +31,12 @@ pub mod uploader {
         world: "edgeplug:worker/uploader-component",
         imports: { default: async | trappable },
         exports: { default: async },
+        additional_derives: [PartialEq, Eq],
         with: {
             "wasi:config": crate::bindings::counter::wasi::config,
             "wasi:io": wasmtime_wasi::p2::bindings::io,
             "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
             "wasi:http": wasmtime_wasi_http::p2::bindings::http,
-            "edgeplug:worker/types": crate::bindings::counter::edgeplug::worker::types,
         },
         require_store_data_send: true,
     });
@@ -46,14 +50,41 @@ pub mod entry {
         world: "edgeplug:worker/entry-component",
         imports: { default: async | trappable },
         exports: { default: async },
+        additional_derives: [PartialEq, Eq],
         with: {
             "wasi:config": crate::bindings::counter::wasi::config,
             "wasi:io": wasmtime_wasi::p2::bindings::io,
             "wasi:http": wasmtime_wasi_http::p2::bindings::http,
-            "edgeplug:worker/types": crate::bindings::counter::edgeplug::worker::types,
         },
         require_store_data_send: true,
     });
 }
 
-pub use counter::edgeplug::worker::types::{Error as WitError, UpstreamError};
+pub use entry::edgeplug::worker::types::{Error as WitError, UpstreamError};
+
+/// Converts a component's exported copy of `types.error` into [`WitError`]:
+/// the same WIT type, generated once per world.
+macro_rules! convert_exported_error {
+    ($error:ty) => {
+        impl From<$error> for WitError {
+            fn from(error: $error) -> Self {
+                type E = $error;
+                match error {
+                    E::InvalidInput(m) => WitError::InvalidInput(m),
+                    E::Unauthorized(m) => WitError::Unauthorized(m),
+                    E::TooLarge(n) => WitError::TooLarge(n),
+                    E::Unavailable(m) => WitError::Unavailable(m),
+                    E::Upstream(e) => WitError::Upstream(UpstreamError {
+                        status: e.status,
+                        code: e.code,
+                        message: e.message,
+                    }),
+                    E::Internal(m) => WitError::Internal(m),
+                }
+            }
+        }
+    };
+}
+
+convert_exported_error!(counter::exports::edgeplug::worker::types::Error);
+convert_exported_error!(uploader::exports::edgeplug::worker::types::Error);

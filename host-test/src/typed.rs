@@ -38,14 +38,22 @@ impl CounterClient {
     pub async fn increment(&self, name: &str, delta: u64) -> anyhow::Result<Result<u64, WitError>> {
         let mut store = self.context.new_store();
         let instance = self.pre.instantiate_async(&mut store).await?;
-        Ok(instance.edgeplug_worker_counter().call_increment(&mut store, name, delta).await?)
+        Ok(instance
+            .edgeplug_worker_counter()
+            .call_increment(&mut store, name, delta)
+            .await?
+            .map_err(WitError::from))
     }
 
     /// Calls `get(name)`. The outer error is a trap.
     pub async fn get(&self, name: &str) -> anyhow::Result<Result<u64, WitError>> {
         let mut store = self.context.new_store();
         let instance = self.pre.instantiate_async(&mut store).await?;
-        Ok(instance.edgeplug_worker_counter().call_get(&mut store, name).await?)
+        Ok(instance
+            .edgeplug_worker_counter()
+            .call_get(&mut store, name)
+            .await?
+            .map_err(WitError::from))
     }
 }
 
@@ -88,7 +96,11 @@ impl UploaderClient {
         let stream: DynInputStream = Box::new(body);
         let stream = store.data_mut().table.push(stream)?;
         let instance = self.pre.instantiate_async(&mut store).await?;
-        Ok(instance.edgeplug_worker_uploader().call_put(&mut store, key, stream, &opts).await?)
+        Ok(instance
+            .edgeplug_worker_uploader()
+            .call_put(&mut store, key, stream, &opts)
+            .await?
+            .map_err(WitError::from))
     }
 
     /// Calls `presign-put(key, expires_in_secs, opts)`. The outer error is a trap.
@@ -103,6 +115,7 @@ impl UploaderClient {
         Ok(instance
             .edgeplug_worker_uploader()
             .call_presign_put(&mut store, key, expires_in_secs, &opts)
-            .await?)
+            .await?
+            .map_err(WitError::from))
     }
 }

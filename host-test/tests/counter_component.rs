@@ -3,7 +3,7 @@
 mod common;
 
 use host_test::bindings::WitError;
-use host_test::kv::{KvBackend, KvError, KvOp};
+use host_test::kv::{KvError, KvOp};
 use host_test::{CounterClient, HostContext};
 
 fn counter() -> (CounterClient, HostContext) {
