@@ -11,7 +11,13 @@ pub fn wasm_dir() -> PathBuf {
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map(|dir| if dir.is_absolute() { dir } else { workspace.join(dir) })
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace.join(dir)
+            }
+        })
         .unwrap_or_else(|| workspace.join("target"));
     target.join("edgeplug")
 }
@@ -21,7 +27,10 @@ pub fn wasm_dir() -> PathBuf {
 pub fn component_path(name: &str) -> anyhow::Result<PathBuf> {
     let path = wasm_dir().join(format!("{name}.wasm"));
     if !path.exists() {
-        anyhow::bail!("{} is missing: run `cargo xtask build` first", path.display());
+        anyhow::bail!(
+            "{} is missing: run `cargo xtask build` first",
+            path.display()
+        );
     }
     Ok(path)
 }

@@ -19,7 +19,10 @@ pub fn pattern_byte(offset: u64) -> u8 {
 }
 
 fn pattern_chunk(offset: u64, len: usize) -> Bytes {
-    (0..len as u64).map(|i| pattern_byte(offset + i)).collect::<Vec<u8>>().into()
+    (0..len as u64)
+        .map(|i| pattern_byte(offset + i))
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 /// The SHA-256 (hex) of the first `len` bytes of the pattern.

@@ -62,7 +62,10 @@ impl ConfigValues {
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ConfigValues {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         Self {
-            values: iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            values: iter
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
         }
     }
 }

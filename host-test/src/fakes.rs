@@ -7,12 +7,21 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynInputStream, StreamError};
 
-use crate::bindings::entry::edgeplug::worker::{counter, uploader};
 use crate::bindings::WitError;
+use crate::bindings::entry::edgeplug::worker::{counter, uploader};
 use crate::state::HostState;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One call the entry made to the host's counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterCall {
+    /// The counter's name.
+    pub name: String,
+    /// The delta of an `increment`; `None` for a `get`.
+    pub delta: Option<u64>,
 }
 
 /// A counter service in host memory, with a log of calls and an injectable
@@ -20,7 +29,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Clone, Default)]
 pub struct FakeCounter {
     values: Arc<Mutex<HashMap<String, u64>>>,
-    calls: Arc<Mutex<Vec<(String, Option<u64>)>>>,
+    calls: Arc<Mutex<Vec<CounterCall>>>,
     failure: Arc<Mutex<Option<WitError>>>,
 }
 
@@ -36,8 +45,8 @@ impl FakeCounter {
         lock(&self.values).get(name).copied().unwrap_or(0)
     }
 
-    /// Every call so far: the name, and the delta for increments (`None` for `get`).
-    pub fn calls(&self) -> Vec<(String, Option<u64>)> {
+    /// Every call so far, oldest first.
+    pub fn calls(&self) -> Vec<CounterCall> {
         lock(&self.calls).clone()
     }
 
@@ -47,7 +56,10 @@ impl FakeCounter {
     }
 
     fn enter(&self, name: &str, delta: Option<u64>) -> Result<(), WitError> {
-        lock(&self.calls).push((name.to_owned(), delta));
+        lock(&self.calls).push(CounterCall {
+            name: name.to_owned(),
+            delta,
+        });
         lock(&self.failure).clone().map_or(Ok(()), Err)
     }
 }
@@ -95,7 +107,11 @@ impl FakeUploader {
 }
 
 impl counter::Host for HostState {
-    async fn increment(&mut self, name: String, delta: u64) -> wasmtime::Result<Result<u64, WitError>> {
+    async fn increment(
+        &mut self,
+        name: String,
+        delta: u64,
+    ) -> wasmtime::Result<Result<u64, WitError>> {
         if let Err(error) = self.counter.enter(&name, Some(delta)) {
             return Ok(Err(error));
         }
@@ -130,7 +146,9 @@ impl uploader::Host for HostState {
                 Ok(chunk) => bytes.extend_from_slice(&chunk),
                 Err(StreamError::Closed) => break,
                 Err(StreamError::LastOperationFailed(e)) => {
-                    return Ok(Err(WitError::InvalidInput(format!("reading the body failed: {e}"))));
+                    return Ok(Err(WitError::InvalidInput(format!(
+                        "reading the body failed: {e}"
+                    ))));
                 }
                 Err(StreamError::Trap(e)) => return Err(e),
             }
@@ -160,6 +178,8 @@ impl uploader::Host for HostState {
         if let Some(error) = lock(&self.uploader.failure).clone() {
             return Ok(Err(error));
         }
-        Ok(Ok(format!("https://fake-uploader.invalid/{key}?expires={expires_in_secs}")))
+        Ok(Ok(format!(
+            "https://fake-uploader.invalid/{key}?expires={expires_in_secs}"
+        )))
     }
 }

@@ -48,7 +48,10 @@ pub fn load_component(path: impl AsRef<Path>) -> anyhow::Result<Component> {
     let component = Component::from_file(engine(), path)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("cannot compile component {}", path.display()))?;
-    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, component.clone());
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, component.clone());
     Ok(component)
 }
 
@@ -158,12 +161,18 @@ impl HostContext {
 
     /// Sets one config value for the instances started from now on.
     pub fn set_config(&self, key: impl Into<String>, value: impl Into<String>) {
-        self.config.lock().unwrap_or_else(|e| e.into_inner()).set(key, value);
+        self.config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set(key, value);
     }
 
     /// Removes one config value for the instances started from now on.
     pub fn remove_config(&self, key: &str) {
-        self.config.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 
     /// Replaces every config value.
@@ -173,7 +182,10 @@ impl HostContext {
 
     /// A snapshot of the config values.
     pub fn config(&self) -> ConfigValues {
-        self.config.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// A new store for one instance.

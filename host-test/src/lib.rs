@@ -31,7 +31,7 @@ mod typed;
 mod worker;
 
 pub use config::ConfigValues;
-pub use fakes::{FakeCounter, FakeUploader, ReceivedObject};
+pub use fakes::{CounterCall, FakeCounter, FakeUploader, ReceivedObject};
 pub use host::{HostContext, engine, linker, load_component};
 pub use kv::{FakeKv, KvBackend, KvError, KvOp, MemoryKv};
 pub use outbound::{OutboundHandler, OutboundHttp, RecordedRequest};

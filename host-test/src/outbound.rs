@@ -62,7 +62,9 @@ impl OutboundHttp {
     /// Sends requests for `authority` (`host:port`, or `host` for any port)
     /// to `handler`.
     pub fn route(&self, authority: impl Into<String>, handler: Arc<dyn OutboundHandler>) -> &Self {
-        lock(&self.routes).by_authority.push((authority.into(), handler));
+        lock(&self.routes)
+            .by_authority
+            .push((authority.into(), handler));
         self
     }
 

@@ -41,7 +41,9 @@ pub struct LocalS3 {
 
 impl std::fmt::Debug for LocalS3 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalS3").field("root", &self.root).finish_non_exhaustive()
+        f.debug_struct("LocalS3")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
     }
 }
 
@@ -58,7 +60,10 @@ impl LocalS3 {
             credentials.access_key_id.clone(),
             credentials.secret_access_key.clone(),
         ));
-        Ok(Self { service: builder.build(), root: root.canonicalize()? })
+        Ok(Self {
+            service: builder.build(),
+            root: root.canonicalize()?,
+        })
     }
 
     /// The folder objects are stored in.
@@ -94,8 +99,9 @@ impl LocalS3 {
             let service = self.service.clone();
             tokio::spawn(async move {
                 let io = hyper_util::rt::TokioIo::new(stream);
-                let builder =
-                    hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+                let builder = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
                 if let Err(error) = builder.serve_connection(io, service).await {
                     tracing::debug!(%error, "local S3 connection ended with an error");
                 }

@@ -13,7 +13,8 @@ use crate::worker::HttpWorker;
 
 /// The JSON error the host answers with when the guest itself failed.
 fn guest_failure() -> http::Response<HyperOutgoingBody> {
-    let body = r#"{"error":{"code":"internal","message":"the worker failed to handle this request"}}"#;
+    let body =
+        r#"{"error":{"code":"internal","message":"the worker failed to handle this request"}}"#;
     let mut response = http::Response::new(
         Full::new(Bytes::from_static(body.as_bytes()))
             .map_err(|never| match never {})
@@ -59,7 +60,8 @@ pub async fn serve(worker: HttpWorker, listener: tokio::net::TcpListener) -> any
         let worker = worker.clone();
         tokio::spawn(async move {
             let io = hyper_util::rt::TokioIo::new(stream);
-            let service = hyper::service::service_fn(move |request| handle(worker.clone(), request));
+            let service =
+                hyper::service::service_fn(move |request| handle(worker.clone(), request));
             let builder =
                 hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
             if let Err(error) = builder.serve_connection(io, service).await {

@@ -4,10 +4,10 @@ use anyhow::Context as _;
 use wasmtime::component::Component;
 use wasmtime_wasi::p2::{DynInputStream, InputStream};
 
+use crate::bindings::WitError;
 use crate::bindings::counter::CounterComponentPre;
 use crate::bindings::uploader::UploaderComponentPre;
 use crate::bindings::uploader::exports::edgeplug::worker::uploader::{ObjectInfo, PutOptions};
-use crate::bindings::WitError;
 use crate::host::{HostContext, linker};
 
 /// The `edgeplug:worker/counter` export of a component; every call runs in

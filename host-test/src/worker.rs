@@ -78,18 +78,27 @@ impl HttpWorker {
     ///
     /// An error means the guest trapped or never answered: the host itself
     /// stays healthy.
-    pub async fn handle<B>(&self, request: http::Request<B>) -> anyhow::Result<http::Response<HyperOutgoingBody>>
+    pub async fn handle<B>(
+        &self,
+        request: http::Request<B>,
+    ) -> anyhow::Result<http::Response<HyperOutgoingBody>>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
         let mut store = self.context.new_store();
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let request = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
+        let request = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, request)?;
         let outparam = store.data_mut().http().new_response_outparam(sender)?;
         let proxy = self.pre.instantiate_async(&mut store).await?;
         let task = tokio::spawn(async move {
-            proxy.wasi_http_incoming_handler().call_handle(&mut store, request, outparam).await
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, request, outparam)
+                .await
         });
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
@@ -115,11 +124,20 @@ impl HttpWorker {
             .await
             .map_err(|e| anyhow!("reading the guest's response body failed: {e:?}"))?
             .to_bytes();
-        Ok(Response { status: parts.status, headers: parts.headers, body })
+        Ok(Response {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
     }
 
     /// Sends `method path` with `body` (`path` may carry a query).
-    pub async fn request(&self, method: &str, path: &str, body: impl Into<Bytes>) -> anyhow::Result<Response> {
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: impl Into<Bytes>,
+    ) -> anyhow::Result<Response> {
         let body: Bytes = body.into();
         let request = http::Request::builder()
             .method(method)

@@ -15,12 +15,19 @@ fn worker() -> (HttpWorker, S3Fixture) {
 }
 
 fn assert_json_error(response: &Response, status: u16, code: &str) {
-    assert_eq!(response.status.as_u16(), status, "body: {}", response.text());
+    assert_eq!(
+        response.status.as_u16(),
+        status,
+        "body: {}",
+        response.text()
+    );
     assert_eq!(response.header("content-type"), Some("application/json"));
     let json = response.json().unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(json["error"]["code"], code, "{json}");
     assert!(
-        json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+        json["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
         "a message explains the error: {json}"
     );
 }
@@ -41,10 +48,18 @@ async fn page_views_count_one_two_three() -> anyhow::Result<()> {
 #[tokio::test]
 async fn counters_route_through_the_counter_component() -> anyhow::Result<()> {
     let (worker, _s3) = worker();
-    let response = worker.request("POST", "/counters/signups?by=7", Bytes::new()).await?;
-    assert_eq!(response.json()?, serde_json::json!({"name": "signups", "value": 7}));
+    let response = worker
+        .request("POST", "/counters/signups?by=7", Bytes::new())
+        .await?;
+    assert_eq!(
+        response.json()?,
+        serde_json::json!({"name": "signups", "value": 7})
+    );
     let response = worker.get("/counters/signups").await?;
-    assert_eq!(response.json()?, serde_json::json!({"name": "signups", "value": 7}));
+    assert_eq!(
+        response.json()?,
+        serde_json::json!({"name": "signups", "value": 7})
+    );
     let response = worker.get("/counters/unknown").await?;
     assert_eq!(response.json()?["value"], 0);
     Ok(())
@@ -54,7 +69,9 @@ async fn counters_route_through_the_counter_component() -> anyhow::Result<()> {
 async fn an_upload_lands_byte_identical_in_the_store() -> anyhow::Result<()> {
     let (worker, s3) = worker();
     let body = Bytes::from_static(b"The quick brown fox jumps over the lazy dog.\n");
-    let response = worker.request("PUT", "/objects/a/b.txt", body.clone()).await?;
+    let response = worker
+        .request("PUT", "/objects/a/b.txt", body.clone())
+        .await?;
     assert_eq!(response.status, 201, "{}", response.text());
     let json = response.json()?;
     assert_eq!(json["key"], "a/b.txt");
@@ -91,7 +108,12 @@ async fn bad_input_gets_a_clear_json_error_and_never_a_trap() -> anyhow::Result<
         ("GET", "/objects/a.txt", 405, "method_not_allowed"),
         ("POST", "/counters/x?by=abc", 400, "invalid_input"),
         ("POST", "/counters/x?by=-1", 400, "invalid_input"),
-        ("POST", "/counters/x?by=99999999999999999999999", 400, "invalid_input"),
+        (
+            "POST",
+            "/counters/x?by=99999999999999999999999",
+            400,
+            "invalid_input",
+        ),
         ("POST", "/counters/x?by=", 400, "invalid_input"),
         ("GET", "/counters/bad%20name", 400, "invalid_input"),
         ("GET", long_name.as_str(), 400, "invalid_input"),
@@ -112,7 +134,11 @@ async fn bad_input_gets_a_clear_json_error_and_never_a_trap() -> anyhow::Result<
             .map_err(|e| anyhow::anyhow!("{method} {path}: {e:#}"))?;
         assert_json_error(&response, *status, code);
     }
-    assert_eq!(std::fs::read_dir(s3.s3.object_path(common::BUCKET, ""))?.count(), 0, "nothing stored");
+    assert_eq!(
+        std::fs::read_dir(s3.s3.object_path(common::BUCKET, ""))?.count(),
+        0,
+        "nothing stored"
+    );
     Ok(())
 }
 
@@ -120,7 +146,9 @@ async fn bad_input_gets_a_clear_json_error_and_never_a_trap() -> anyhow::Result<
 async fn missing_uploader_config_is_a_500_naming_the_key() -> anyhow::Result<()> {
     let (worker, _s3) = worker();
     worker.context().remove_config("s3-bucket");
-    let response = worker.request("PUT", "/objects/x.txt", Bytes::from_static(b"x")).await?;
+    let response = worker
+        .request("PUT", "/objects/x.txt", Bytes::from_static(b"x"))
+        .await?;
     assert_json_error(&response, 500, "internal");
     assert!(response.text().contains("s3-bucket"));
     // The rest of the worker still works.
@@ -132,7 +160,11 @@ async fn missing_uploader_config_is_a_500_naming_the_key() -> anyhow::Result<()>
 async fn a_failing_kv_store_is_a_503() -> anyhow::Result<()> {
     let (worker, _s3) = worker();
     let kv = worker.context().fake_kv().expect("a fake KV").clone();
-    kv.fail_next(KvOp::Increment, KvError::Other("connection reset".into()), 1);
+    kv.fail_next(
+        KvOp::Increment,
+        KvError::Other("connection reset".into()),
+        1,
+    );
     assert_json_error(&worker.get("/").await?, 503, "unavailable");
     assert_eq!(worker.get("/").await?.text(), "Page views: 1");
     Ok(())
@@ -143,7 +175,9 @@ async fn a_wrong_secret_is_a_502_that_never_shows_a_secret() -> anyhow::Result<(
     let (worker, s3) = worker();
     let wrong = "definitely-wrong-secret";
     worker.context().set_config("s3-secret-access-key", wrong);
-    let response = worker.request("PUT", "/objects/x.txt", Bytes::from_static(b"x")).await?;
+    let response = worker
+        .request("PUT", "/objects/x.txt", Bytes::from_static(b"x"))
+        .await?;
     assert_json_error(&response, 502, "upstream");
     assert_eq!(response.json()?["error"]["upstream"]["status"], 403);
     let text = response.text();
@@ -156,7 +190,9 @@ async fn a_wrong_secret_is_a_502_that_never_shows_a_secret() -> anyhow::Result<(
 async fn over_the_limit_is_a_413_before_any_byte_goes_upstream() -> anyhow::Result<()> {
     let (worker, _s3) = worker();
     worker.context().set_config("max-upload-bytes", "1024");
-    let response = worker.request("PUT", "/objects/big.bin", Bytes::from(vec![7u8; 1025])).await?;
+    let response = worker
+        .request("PUT", "/objects/big.bin", Bytes::from(vec![7u8; 1025]))
+        .await?;
     assert_json_error(&response, 413, "too_large");
     assert!(worker.context().outbound().requests().is_empty());
     Ok(())

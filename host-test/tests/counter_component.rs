@@ -21,7 +21,10 @@ async fn increments_and_reads_back_as_ascii_decimal() -> anyhow::Result<()> {
     assert_eq!(counter.get("never_touched").await?, Ok(0));
     let kv = context.fake_kv().expect("a fake KV");
     // The seed's layout: the default bucket, the bare name, ASCII decimal.
-    assert_eq!(kv.backend().get("default", "page_views").await, Ok(Some(b"42".to_vec())));
+    assert_eq!(
+        kv.backend().get("default", "page_views").await,
+        Ok(Some(b"42".to_vec()))
+    );
     Ok(())
 }
 
@@ -39,7 +42,11 @@ async fn thirty_two_concurrent_increments_sum_exactly() -> anyhow::Result<()> {
         seen.push(task.await??.map_err(|e| anyhow::anyhow!("{e:?}"))?);
     }
     seen.sort_unstable();
-    assert_eq!(seen, (1..=32).collect::<Vec<u64>>(), "every increment saw a distinct value");
+    assert_eq!(
+        seen,
+        (1..=32).collect::<Vec<u64>>(),
+        "every increment saw a distinct value"
+    );
     assert_eq!(counter.get("hits").await?, Ok(32));
     let kv = context.fake_kv().expect("a fake KV");
     // Atomic increments only: a read-modify-write would show gets and sets.
@@ -55,7 +62,11 @@ async fn bucket_and_prefix_come_from_config() -> anyhow::Result<()> {
     context.set_config("counter-prefix", "views:");
     assert_eq!(counter.increment("home", 3).await?, Ok(3));
     let kv = context.fake_kv().expect("a fake KV");
-    let increment = kv.calls().into_iter().find(|c| c.op == KvOp::Increment).expect("a call");
+    let increment = kv
+        .calls()
+        .into_iter()
+        .find(|c| c.op == KvOp::Increment)
+        .expect("a call");
     assert_eq!(increment.bucket, "pages");
     assert_eq!(increment.key.as_deref(), Some("views:home"));
     Ok(())
@@ -65,7 +76,14 @@ async fn bucket_and_prefix_come_from_config() -> anyhow::Result<()> {
 async fn bad_names_are_refused_before_touching_the_store() -> anyhow::Result<()> {
     let (counter, context) = counter();
     let long = "x".repeat(129);
-    for name in ["", "with space", "slash/y", "tab\there", "ünïcode", long.as_str()] {
+    for name in [
+        "",
+        "with space",
+        "slash/y",
+        "tab\there",
+        "ünïcode",
+        long.as_str(),
+    ] {
         match counter.increment(name, 1).await? {
             Err(WitError::InvalidInput(message)) => assert!(!message.is_empty()),
             other => panic!("{name:?}: expected invalid-input, got {other:?}"),
@@ -73,7 +91,11 @@ async fn bad_names_are_refused_before_touching_the_store() -> anyhow::Result<()>
     }
     assert_eq!(counter.increment(&"x".repeat(128), 1).await?, Ok(1));
     let kv = context.fake_kv().expect("a fake KV");
-    assert_eq!(kv.count(KvOp::Increment), 1, "only the valid name reached the store");
+    assert_eq!(
+        kv.count(KvOp::Increment),
+        1,
+        "only the valid name reached the store"
+    );
     Ok(())
 }
 
@@ -83,10 +105,16 @@ async fn store_failures_become_the_right_error() -> anyhow::Result<()> {
     let kv = context.fake_kv().expect("a fake KV").clone();
 
     kv.fail_next(KvOp::Increment, KvError::Other("backend down".into()), 1);
-    assert!(matches!(counter.increment("a", 1).await?, Err(WitError::Unavailable(_))));
+    assert!(matches!(
+        counter.increment("a", 1).await?,
+        Err(WitError::Unavailable(_))
+    ));
 
     kv.fail_next(KvOp::Get, KvError::AccessDenied, 1);
-    assert!(matches!(counter.get("a").await?, Err(WitError::Unauthorized(_))));
+    assert!(matches!(
+        counter.get("a").await?,
+        Err(WitError::Unauthorized(_))
+    ));
 
     kv.fail_next(KvOp::Open, KvError::NoSuchStore, 1);
     match counter.get("a").await? {
@@ -103,7 +131,12 @@ async fn store_failures_become_the_right_error() -> anyhow::Result<()> {
 async fn a_value_that_is_not_a_number_is_an_internal_error() -> anyhow::Result<()> {
     let (counter, context) = counter();
     let kv = context.fake_kv().expect("a fake KV");
-    kv.backend().set("default", "broken", b"twelve".to_vec()).await?;
-    assert!(matches!(counter.get("broken").await?, Err(WitError::Internal(_))));
+    kv.backend()
+        .set("default", "broken", b"twelve".to_vec())
+        .await?;
+    assert!(matches!(
+        counter.get("broken").await?,
+        Err(WitError::Internal(_))
+    ));
     Ok(())
 }

@@ -23,7 +23,13 @@ impl Drop for Server {
 fn start(data: &std::path::Path) -> anyhow::Result<Server> {
     let worker = host_test::artifacts::component_path("worker")?;
     let mut child = Command::new(env!("CARGO_BIN_EXE_edgeplug-host"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--s3-listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--s3-listen",
+            "127.0.0.1:0",
+        ])
         .arg("--component")
         .arg(worker)
         .arg("--s3-data")
@@ -31,18 +37,30 @@ fn start(data: &std::path::Path) -> anyhow::Result<Server> {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
     let mut lines = BufReader::new(stdout).lines();
-    let mut server = Server { child, addr: String::new() };
+    let mut server = Server {
+        child,
+        addr: String::new(),
+    };
     for line in lines.by_ref() {
         let line = line?;
         if let Some(rest) = line.strip_prefix("edgeplug worker") {
-            let url = rest.trim().trim_start_matches("http://").trim_end_matches('/');
+            let url = rest
+                .trim()
+                .trim_start_matches("http://")
+                .trim_end_matches('/');
             server.addr = url.to_owned();
             break;
         }
     }
-    anyhow::ensure!(!server.addr.is_empty(), "the server did not print its address");
+    anyhow::ensure!(
+        !server.addr.is_empty(),
+        "the server did not print its address"
+    );
     // Keep draining stdout so the child never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     Ok(server)
@@ -71,7 +89,10 @@ fn exchange(addr: &str, method: &str, path: &str, body: &[u8]) -> anyhow::Result
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| anyhow::anyhow!("no status in {head}"))?;
     let mut body = raw[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body)?;
     }
     Ok((status, body))

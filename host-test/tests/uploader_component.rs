@@ -10,12 +10,16 @@ use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 
 fn uploader() -> (UploaderClient, HostContext, S3Fixture) {
     let (context, s3) = common::context_with_s3();
-    let client = UploaderClient::new(&common::component("uploader"), context.clone()).expect("links");
+    let client =
+        UploaderClient::new(&common::component("uploader"), context.clone()).expect("links");
     (client, context, s3)
 }
 
 fn sized(len: u64) -> UploadOptions {
-    UploadOptions { content_type: Some("application/octet-stream".into()), content_length: Some(len) }
+    UploadOptions {
+        content_type: Some("application/octet-stream".into()),
+        content_length: Some(len),
+    }
 }
 
 #[tokio::test]
@@ -23,18 +27,29 @@ async fn a_signed_put_lands_byte_identical() -> anyhow::Result<()> {
     let (uploader, context, s3) = uploader();
     let body = b"hello from the edge\n".to_vec();
     let info = uploader
-        .put("docs/hello.txt", MemoryInputPipe::new(body.clone()), sized(body.len() as u64))
+        .put(
+            "docs/hello.txt",
+            MemoryInputPipe::new(body.clone()),
+            sized(body.len() as u64),
+        )
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert_eq!(info.key, "docs/hello.txt");
     assert_eq!(info.size, body.len() as u64);
-    assert!(!info.etag.is_empty() && !info.etag.contains('"'), "etag {:?}", info.etag);
+    assert!(
+        !info.etag.is_empty() && !info.etag.contains('"'),
+        "etag {:?}",
+        info.etag
+    );
     assert_eq!(s3.object("docs/hello.txt"), Some(body));
 
     let requests = context.outbound().requests();
     assert_eq!(requests.len(), 1);
     let auth = requests[0].headers["authorization"].to_str()?;
-    assert!(auth.starts_with(&format!("AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/")), "{auth}");
+    assert!(
+        auth.starts_with(&format!("AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/")),
+        "{auth}"
+    );
     assert!(!auth.contains(SECRET));
     Ok(())
 }
@@ -59,12 +74,18 @@ async fn a_wrong_secret_is_a_clean_upstream_error() -> anyhow::Result<()> {
     let (uploader, context, s3) = uploader();
     let wrong = "not-the-secret-at-all";
     context.set_config("s3-secret-access-key", wrong);
-    let result = uploader.put("k.txt", MemoryInputPipe::new(&b"abc"[..]), sized(3)).await?;
+    let result = uploader
+        .put("k.txt", MemoryInputPipe::new(&b"abc"[..]), sized(3))
+        .await?;
     match result {
         Err(WitError::Upstream(e)) => {
             assert_eq!(e.status, 403);
             assert_eq!(e.code, "SignatureDoesNotMatch");
-            assert!(!e.message.contains(wrong) && !e.message.contains(SECRET), "{}", e.message);
+            assert!(
+                !e.message.contains(wrong) && !e.message.contains(SECRET),
+                "{}",
+                e.message
+            );
         }
         other => panic!("expected an upstream error, got {other:?}"),
     }
@@ -75,18 +96,29 @@ async fn a_wrong_secret_is_a_clean_upstream_error() -> anyhow::Result<()> {
 #[tokio::test]
 async fn missing_config_is_an_internal_error_naming_the_key() -> anyhow::Result<()> {
     let (uploader, context, _s3) = uploader();
-    for key in ["s3-endpoint", "s3-bucket", "s3-access-key-id", "s3-secret-access-key"] {
+    for key in [
+        "s3-endpoint",
+        "s3-bucket",
+        "s3-access-key-id",
+        "s3-secret-access-key",
+    ] {
         let (fresh, _) = common::context_with_s3();
         fresh.remove_config(key);
         let client = UploaderClient::new(&common::component("uploader"), fresh.clone())?;
-        match client.put("k", MemoryInputPipe::new(&b"x"[..]), sized(1)).await? {
+        match client
+            .put("k", MemoryInputPipe::new(&b"x"[..]), sized(1))
+            .await?
+        {
             Err(WitError::Internal(message)) => {
                 assert!(message.contains(key), "{message}");
                 assert!(!message.contains(SECRET), "{message}");
             }
             other => panic!("without {key}: expected internal, got {other:?}"),
         }
-        assert!(fresh.outbound().requests().is_empty(), "nothing was sent without {key}");
+        assert!(
+            fresh.outbound().requests().is_empty(),
+            "nothing was sent without {key}"
+        );
     }
     drop((uploader, context));
     Ok(())
@@ -97,7 +129,10 @@ async fn an_unreachable_store_is_unavailable() -> anyhow::Result<()> {
     let (uploader, context, _s3) = uploader();
     // No route and no network: the host answers as a refused connection would.
     context.set_config("s3-endpoint", "http://nowhere.test:9000");
-    match uploader.put("k", MemoryInputPipe::new(&b"x"[..]), sized(1)).await? {
+    match uploader
+        .put("k", MemoryInputPipe::new(&b"x"[..]), sized(1))
+        .await?
+    {
         Err(WitError::Unavailable(message)) => assert!(!message.is_empty()),
         other => panic!("expected unavailable, got {other:?}"),
     }
@@ -108,8 +143,20 @@ async fn an_unreachable_store_is_unavailable() -> anyhow::Result<()> {
 async fn bad_keys_are_refused_before_any_request() -> anyhow::Result<()> {
     let (uploader, context, _s3) = uploader();
     let long = "k".repeat(1025);
-    for key in ["", "/leading", "a/../b", "..", "a/./b", "ctl\u{1}char", "del\u{7f}", long.as_str()] {
-        match uploader.put(key, MemoryInputPipe::new(&b"x"[..]), sized(1)).await? {
+    for key in [
+        "",
+        "/leading",
+        "a/../b",
+        "..",
+        "a/./b",
+        "ctl\u{1}char",
+        "del\u{7f}",
+        long.as_str(),
+    ] {
+        match uploader
+            .put(key, MemoryInputPipe::new(&b"x"[..]), sized(1))
+            .await?
+        {
             Err(WitError::InvalidInput(_)) => {}
             other => panic!("{key:?}: expected invalid-input, got {other:?}"),
         }
@@ -121,8 +168,17 @@ async fn bad_keys_are_refused_before_any_request() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_body_shorter_than_announced_is_refused() -> anyhow::Result<()> {
     let (uploader, _context, s3) = uploader();
-    let result = uploader.put("short.bin", MemoryInputPipe::new(&b"0123456789"[..]), sized(20)).await?;
-    assert!(result.is_err(), "a short body must not be stored: {result:?}");
+    let result = uploader
+        .put(
+            "short.bin",
+            MemoryInputPipe::new(&b"0123456789"[..]),
+            sized(20),
+        )
+        .await?;
+    assert!(
+        result.is_err(),
+        "a short body must not be stored: {result:?}"
+    );
     assert_eq!(s3.object("short.bin"), None);
     Ok(())
 }
@@ -134,7 +190,10 @@ async fn presigned_urls_carry_no_secret_and_bind_the_key() -> anyhow::Result<()>
         .presign_put("uploads/photo.jpg", 600, sized(10))
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    assert!(url.starts_with("http://s3.test:9000/uploads/uploads/photo.jpg?"), "{url}");
+    assert!(
+        url.starts_with("http://s3.test:9000/uploads/uploads/photo.jpg?"),
+        "{url}"
+    );
     assert!(url.contains("X-Amz-Signature="), "{url}");
     assert!(url.contains("X-Amz-Expires=600"), "{url}");
     assert!(!url.contains(SECRET));

@@ -30,7 +30,9 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     }
     workspace::run(&mut cargo)?;
 
-    let built = workspace::target_dir(root).join("wasm32-wasip2").join(PROFILE);
+    let built = workspace::target_dir(root)
+        .join("wasm32-wasip2")
+        .join(PROFILE);
     let out = workspace::output_dir(root);
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut written = Vec::new();
@@ -52,10 +54,15 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
             ("edgeplug:entry", out.join("entry.wasm")),
         ],
     )?;
-    std::fs::write(&worker, &bytes).with_context(|| format!("cannot write {}", worker.display()))?;
+    std::fs::write(&worker, &bytes)
+        .with_context(|| format!("cannot write {}", worker.display()))?;
     inspect::validate(&worker)?;
-    inspect::check_portable_world(&inspect::world_of(&bytes)?)
-        .with_context(|| format!("{} does not have the portable worker's world", worker.display()))?;
+    inspect::check_portable_world(&inspect::world_of(&bytes)?).with_context(|| {
+        format!(
+            "{} does not have the portable worker's world",
+            worker.display()
+        )
+    })?;
     written.push(worker.clone());
 
     println!("xtask: built and validated");

@@ -22,7 +22,10 @@ pub fn compose_source(source: &str, packages: &[(&str, PathBuf)]) -> anyhow::Res
     for (name, path) in packages {
         let component =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        bytes.insert(BorrowedPackageKey::from_name_and_version(name, None), component);
+        bytes.insert(
+            BorrowedPackageKey::from_name_and_version(name, None),
+            component,
+        );
     }
     let resolution = document.resolve(bytes).map_err(|e| anyhow!("{e}"))?;
     resolution

@@ -60,7 +60,10 @@ pub const HTTP_HANDLER: &str = "wasi:http/incoming-handler@0.2.6";
 /// mean a component was not wired in.
 pub fn check_portable_world(world: &World) -> anyhow::Result<()> {
     if !world.exports.iter().any(|e| e == HTTP_HANDLER) {
-        bail!("it does not export {HTTP_HANDLER} (exports: {:?})", world.exports);
+        bail!(
+            "it does not export {HTTP_HANDLER} (exports: {:?})",
+            world.exports
+        );
     }
     if let Some(bad) = world.imports.iter().find(|i| !i.starts_with("wasi:")) {
         bail!("it imports `{bad}`, which no host provides: only wasi:* imports may remain");
@@ -81,7 +84,10 @@ mod tests {
 
     #[test]
     fn a_worker_with_wasi_imports_only_passes() {
-        let w = world(&["wasi:keyvalue/store@0.2.0-draft", "wasi:io/streams@0.2.6"], &[HTTP_HANDLER]);
+        let w = world(
+            &["wasi:keyvalue/store@0.2.0-draft", "wasi:io/streams@0.2.6"],
+            &[HTTP_HANDLER],
+        );
         assert!(check_portable_world(&w).is_ok());
     }
 
@@ -94,7 +100,10 @@ mod tests {
 
     #[test]
     fn a_worker_without_the_handler_fails() {
-        let w = world(&["wasi:io/streams@0.2.6"], &["edgeplug:worker/counter@0.1.0"]);
+        let w = world(
+            &["wasi:io/streams@0.2.6"],
+            &["edgeplug:worker/counter@0.1.0"],
+        );
         assert!(check_portable_world(&w).is_err());
     }
 }

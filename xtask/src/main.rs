@@ -62,7 +62,16 @@ fn main() -> anyhow::Result<()> {
             let outputs = build::all(&root)?;
             let mut cargo = workspace::cargo(&root);
             cargo
-                .args(["run", "--quiet", "-p", "host-test", "--bin", "edgeplug-host", "--", "serve"])
+                .args([
+                    "run",
+                    "--quiet",
+                    "-p",
+                    "host-test",
+                    "--bin",
+                    "edgeplug-host",
+                    "--",
+                    "serve",
+                ])
                 .arg("--component")
                 .arg(&outputs.worker)
                 .args(args);

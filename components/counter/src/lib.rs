@@ -21,8 +21,8 @@ pub mod bindings {
     });
 }
 
-use bindings::exports::edgeplug::worker::types::Error;
 use bindings::exports::edgeplug::worker::counter::Guest;
+use bindings::exports::edgeplug::worker::types::Error;
 use bindings::wasi::config::store as config_store;
 use bindings::wasi::keyvalue::{atomics, store as kv_store};
 

@@ -74,7 +74,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with("s3-endpoint", format!("http://{s3_addr}"))
         .with("s3-bucket", args.bucket.as_str())
         .with("s3-access-key-id", credentials.access_key_id.as_str())
-        .with("s3-secret-access-key", credentials.secret_access_key.as_str());
+        .with(
+            "s3-secret-access-key",
+            credentials.secret_access_key.as_str(),
+        );
     for (key, value) in args.config {
         config.set(key, value);
     }
@@ -87,7 +90,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
 
     println!("edgeplug worker   http://{addr}/");
-    println!("local S3 store    http://{s3_addr}/ (bucket `{}`, data in {})", args.bucket, s3.root().display());
+    println!(
+        "local S3 store    http://{s3_addr}/ (bucket `{}`, data in {})",
+        args.bucket,
+        s3.root().display()
+    );
     println!();
     println!("  curl http://{addr}/                                  # Page views: N");
     println!("  curl http://{addr}/counters/page_views               # read a counter");

@@ -105,7 +105,10 @@ impl FakeKv {
 
     /// How many calls of `op` were made.
     pub fn count(&self, op: KvOp) -> usize {
-        lock(&self.inner.calls).iter().filter(|c| c.op == op).count()
+        lock(&self.inner.calls)
+            .iter()
+            .filter(|c| c.op == op)
+            .count()
     }
 
     /// Forgets the calls made so far.
@@ -116,12 +119,20 @@ impl FakeKv {
     /// Makes every call of `op` (every call at all when `None`) fail with
     /// `error`, until [`FakeKv::clear_faults`].
     pub fn fail_always(&self, op: Option<KvOp>, error: KvError) {
-        lock(&self.inner.faults).push(Fault { op, error, remaining: None });
+        lock(&self.inner.faults).push(Fault {
+            op,
+            error,
+            remaining: None,
+        });
     }
 
     /// Makes the next `times` calls of `op` fail with `error`.
     pub fn fail_next(&self, op: KvOp, error: KvError, times: u32) {
-        lock(&self.inner.faults).push(Fault { op: Some(op), error, remaining: Some(times) });
+        lock(&self.inner.faults).push(Fault {
+            op: Some(op),
+            error,
+            remaining: Some(times),
+        });
     }
 
     /// Removes every injected failure.

@@ -82,7 +82,10 @@ impl store::HostBucket for HostState {
             .kv
             .list_keys(&name, cursor)
             .await
-            .map(|page| store::KeyResponse { keys: page.keys, cursor: page.cursor })
+            .map(|page| store::KeyResponse {
+                keys: page.keys,
+                cursor: page.cursor,
+            })
             .map_err(Into::into))
     }
 
@@ -100,6 +103,10 @@ impl atomics::Host for HostState {
         delta: u64,
     ) -> wasmtime::Result<Result<u64, store::Error>> {
         let name = self.bucket_name(&bucket)?;
-        Ok(self.kv.increment(&name, &key, delta).await.map_err(Into::into))
+        Ok(self
+            .kv
+            .increment(&name, &key, delta)
+            .await
+            .map_err(Into::into))
     }
 }

@@ -23,7 +23,11 @@ impl MemoryKv {
         Self::default()
     }
 
-    fn with_bucket<R>(&self, bucket: &str, f: impl FnOnce(&mut BTreeMap<String, Vec<u8>>) -> R) -> R {
+    fn with_bucket<R>(
+        &self,
+        bucket: &str,
+        f: impl FnOnce(&mut BTreeMap<String, Vec<u8>>) -> R,
+    ) -> R {
         // A poisoned lock only means another test thread panicked mid-call;
         // the map itself is still consistent, so keep serving.
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());

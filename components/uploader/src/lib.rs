@@ -1,0 +1,84 @@
+//! The edgeplug uploader component: streams bodies into S3-compatible
+//! storage and presigns `PUT` URLs, signing with SigV4 (`aws-sigv4`).
+//!
+//! This file is only the WIT glue; the logic lives in the modules below,
+//! all of which build and unit-test on the host except `host`, which calls
+//! the WASI imports.
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "edgeplug:worker/uploader-component",
+    generate_all,
+});
+
+pub mod config;
+pub mod error;
+mod host;
+pub mod key;
+pub mod object_url;
+pub mod request;
+pub mod s3_error;
+pub mod signing;
+pub mod transfer;
+
+use exports::edgeplug::worker::types::{Error as WitError, UpstreamError};
+use exports::edgeplug::worker::uploader::{Guest, ObjectInfo, PutOptions};
+use wasi::io::streams::InputStream;
+
+use crate::error::Error;
+
+struct Component;
+
+impl Guest for Component {
+    fn put(key: String, body: InputStream, opts: PutOptions) -> Result<ObjectInfo, WitError> {
+        let stored = host::put(
+            &key,
+            &body,
+            opts.content_type.as_deref(),
+            opts.content_length,
+        )?;
+        Ok(ObjectInfo {
+            key,
+            size: stored.size,
+            etag: stored.etag,
+        })
+    }
+
+    fn presign_put(
+        key: String,
+        expires_in_secs: u32,
+        opts: PutOptions,
+    ) -> Result<String, WitError> {
+        Ok(host::presign_put(
+            &key,
+            expires_in_secs,
+            opts.content_type.as_deref(),
+        )?)
+    }
+}
+
+impl From<Error> for WitError {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::InvalidInput(m) => WitError::InvalidInput(m),
+            Error::TooLarge(limit) => WitError::TooLarge(limit),
+            Error::Unavailable(m) => WitError::Unavailable(m),
+            Error::Upstream {
+                status,
+                code,
+                message,
+            } => WitError::Upstream(UpstreamError {
+                status,
+                code,
+                message,
+            }),
+            Error::Internal(m) => WitError::Internal(m),
+        }
+    }
+}
+
+// Only on wasm: the export symbols' names (`edgeplug:worker/...#put`) are
+// not valid in a native linker's version script, which breaks the host
+// cdylib that `cargo test` links.
+#[cfg(target_arch = "wasm32")]
+export!(Component);
