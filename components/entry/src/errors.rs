@@ -14,6 +14,10 @@ pub enum HttpError {
     /// The caller may not do this: 401 `unauthorized`.
     #[error("{0}")]
     Unauthorized(String),
+    /// The route needs the upload token, and the request did not carry it:
+    /// 401 `unauthorized`, with `www-authenticate: Bearer`.
+    #[error("{0}")]
+    AuthRequired(String),
     /// The body is larger than `limit` bytes: 413 `too_large`.
     #[error("{message}")]
     TooLarge {
@@ -49,9 +53,6 @@ pub enum HttpError {
         /// The methods this path accepts, for the `allow` header.
         allow: &'static [&'static str],
     },
-    /// The request has no Content-Length: 411 `length_required`.
-    #[error("{0}")]
-    LengthRequired(String),
 }
 
 impl HttpError {
@@ -59,10 +60,9 @@ impl HttpError {
     pub fn status(&self) -> u16 {
         match self {
             Self::InvalidInput(_) => 400,
-            Self::Unauthorized(_) => 401,
+            Self::Unauthorized(_) | Self::AuthRequired(_) => 401,
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed { .. } => 405,
-            Self::LengthRequired(_) => 411,
             Self::TooLarge { .. } => 413,
             Self::Internal(_) => 500,
             Self::Upstream { .. } => 502,
@@ -74,14 +74,13 @@ impl HttpError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidInput(_) => "invalid_input",
-            Self::Unauthorized(_) => "unauthorized",
+            Self::Unauthorized(_) | Self::AuthRequired(_) => "unauthorized",
             Self::TooLarge { .. } => "too_large",
             Self::Unavailable(_) => "unavailable",
             Self::Upstream { .. } => "upstream",
             Self::Internal(_) => "internal",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::LengthRequired(_) => "length_required",
         }
     }
 
@@ -148,11 +147,7 @@ mod tests {
                 405,
                 "method_not_allowed",
             ),
-            (
-                HttpError::LengthRequired("x".into()),
-                411,
-                "length_required",
-            ),
+            (HttpError::AuthRequired("x".into()), 401, "unauthorized"),
             (
                 HttpError::TooLarge {
                     limit: 1,

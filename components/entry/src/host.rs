@@ -20,6 +20,7 @@ pub fn read_head(request: &IncomingRequest) -> RequestHead {
         path_with_query: request.path_with_query().unwrap_or_else(|| "/".to_owned()),
         content_length: headers.get("content-length"),
         content_type: headers.get("content-type"),
+        authorization: headers.get("authorization"),
     }
 }
 
@@ -83,6 +84,15 @@ impl Services for WasiServices {
         // The body owns the stream's resource: it must outlive `put`.
         drop(body);
         result.map_err(HttpError::from)
+    }
+
+    fn presign_put(
+        &mut self,
+        key: &str,
+        expires_in_secs: u32,
+        opts: uploader::PutOptions,
+    ) -> Result<uploader::PresignedRequest, WitError> {
+        uploader::presign_put(key, expires_in_secs, &opts)
     }
 }
 

@@ -7,11 +7,14 @@
 //! that calls imports, and this file is only the glue.
 
 pub mod app;
+pub mod auth;
 pub mod errors;
 pub mod host;
 pub mod key;
+pub mod presign;
 pub mod query;
 pub mod response;
+pub mod rfc3339;
 pub mod router;
 pub mod upload;
 

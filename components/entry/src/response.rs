@@ -35,13 +35,15 @@ impl Reply {
         Self::new(status, "application/json", value.to_string().into_bytes())
     }
 
-    /// The JSON error answer for `err`, with `allow` on a 405.
+    /// The JSON error answer for `err`, with `allow` on a 405 and
+    /// `www-authenticate: Bearer` when the upload token is missing or wrong.
     pub fn error(err: &HttpError) -> Self {
         let reply = Self::json(err.status(), &err.to_json());
         match err {
             HttpError::MethodNotAllowed { allow, .. } => {
                 reply.with_header("allow", allow.join(", "))
             }
+            HttpError::AuthRequired(_) => reply.with_header("www-authenticate", "Bearer"),
             _ => reply,
         }
     }
@@ -110,6 +112,23 @@ mod tests {
             body,
             json!({"error": {"code": "not_found", "message": "no route for /x"}})
         );
+    }
+
+    #[test]
+    fn auth_required_has_www_authenticate() {
+        let reply = Reply::error(&HttpError::AuthRequired("needs a token".into()));
+        assert_eq!(reply.status, 401);
+        assert_eq!(reply.header("www-authenticate"), Some(&b"Bearer"[..]));
+        let body: Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"error": {"code": "unauthorized", "message": "needs a token"}})
+        );
+        // A backend refusing the component's own credentials is not a
+        // challenge to the client.
+        let reply = Reply::error(&HttpError::Unauthorized("denied".into()));
+        assert_eq!(reply.status, 401);
+        assert_eq!(reply.header("www-authenticate"), None);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Routing: (method, path-with-query) to a [`Route`] or an error answer.
 //!
-//! | path               | methods     |
-//! |--------------------|-------------|
-//! | `/`                | GET         |
-//! | `/counters/{name}` | GET, POST   |
-//! | `/objects/{key..}` | PUT         |
+//! | path                       | methods   |
+//! |----------------------------|-----------|
+//! | `/`                        | GET       |
+//! | `/counters/{name}`         | GET, POST |
+//! | `/objects/{key..}`         | PUT       |
+//! | `/objects/{key..}/presign` | POST, PUT |
 //!
 //! Matching is exact: no trailing-slash or case folding, so `/counters/a/`
 //! and `/objects` are 404. `{name}` is one segment (a `/` in it is a 404;
@@ -12,9 +13,22 @@
 //! is everything after `/objects/`, slashes included. Both are strictly
 //! percent-decoded; an empty one is passed on, so the owning component
 //! answers with its own `invalid-input` (a 400).
+//!
+//! `/presign` is recognised in the raw path, and only with POST: `POST
+//! /objects/a/presign` presigns the object `a`, while `PUT
+//! /objects/a/presign` uploads the object `a/presign`, so every key can
+//! still be uploaded. A key whose last segment is `presign` is presigned
+//! as `/objects/{key}/presign` (`a/presign/presign`), and a literal
+//! `%2Fpresign` is part of the key, never the action.
+//!
+//! Routing runs in two steps so that auth can sit between them:
+//! [`resolve`] matches the path and method (404, 405) without decoding
+//! anything, then [`Endpoint::parse`] decodes the key or name and the query
+//! (400).
 
 use crate::errors::HttpError;
 use crate::key::decode;
+use crate::presign::{parse_content_type, parse_expires};
 use crate::query::parse_by;
 
 /// A request the entry knows how to serve.
@@ -41,13 +55,79 @@ pub enum Route {
         /// The key as it appeared in the request path, for `location`.
         raw_key: String,
     },
+    /// `POST /objects/{key..}/presign?expires=S&content_type=T`: presign a
+    /// `PUT` of the object.
+    PresignObject {
+        /// The decoded object key.
+        key: String,
+        /// How long the URL works, in seconds.
+        expires: u32,
+        /// The `Content-Type` bound into the signature.
+        content_type: Option<String>,
+    },
+}
+
+/// A matched route whose path and query are not decoded yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint<'a> {
+    /// `GET /`.
+    PageViews,
+    /// `GET /counters/{name}`, with the raw name.
+    GetCounter(&'a str),
+    /// `POST /counters/{name}`, with the raw name and query.
+    IncrementCounter(&'a str, Option<&'a str>),
+    /// `PUT /objects/{key..}`, with the raw key.
+    PutObject(&'a str),
+    /// `POST /objects/{key..}/presign`, with the raw key and query.
+    PresignObject(&'a str, Option<&'a str>),
+}
+
+impl Endpoint<'_> {
+    /// Whether the route needs the upload token (when one is configured):
+    /// uploads and presigning do, counters do not.
+    pub fn needs_auth(&self) -> bool {
+        matches!(self, Self::PutObject(_) | Self::PresignObject(..))
+    }
+
+    /// Decodes the path parameter and the query into a [`Route`].
+    pub fn parse(self) -> Result<Route, HttpError> {
+        let name = |raw| {
+            decode(raw)
+                .map_err(|err| HttpError::InvalidInput(format!("counter name in the path: {err}")))
+        };
+        let key = |raw| {
+            decode(raw)
+                .map_err(|err| HttpError::InvalidInput(format!("object key in the path: {err}")))
+        };
+        Ok(match self {
+            Self::PageViews => Route::PageViews,
+            Self::GetCounter(raw) => Route::GetCounter { name: name(raw)? },
+            Self::IncrementCounter(raw, query) => Route::IncrementCounter {
+                name: name(raw)?,
+                by: parse_by(query)?,
+            },
+            Self::PutObject(raw) => Route::PutObject {
+                key: key(raw)?,
+                raw_key: raw.to_owned(),
+            },
+            Self::PresignObject(raw, query) => Route::PresignObject {
+                key: key(raw)?,
+                expires: parse_expires(query)?,
+                content_type: parse_content_type(query)?,
+            },
+        })
+    }
 }
 
 /// The resources, before the method is considered.
 enum Resource<'a> {
     Root,
     Counter(&'a str),
-    Object(&'a str),
+    /// `/objects/{raw}`; `presign_key` is `raw` without a final `/presign`.
+    Object {
+        raw: &'a str,
+        presign_key: Option<&'a str>,
+    },
 }
 
 impl Resource<'_> {
@@ -56,7 +136,13 @@ impl Resource<'_> {
         match self {
             Resource::Root => &["GET"],
             Resource::Counter(_) => &["GET", "POST"],
-            Resource::Object(_) => &["PUT"],
+            Resource::Object {
+                presign_key: None, ..
+            } => &["PUT"],
+            Resource::Object {
+                presign_key: Some(_),
+                ..
+            } => &["POST", "PUT"],
         }
     }
 }
@@ -68,12 +154,17 @@ fn resource(path: &str) -> Option<Resource<'_>> {
     if let Some(name) = path.strip_prefix("/counters/") {
         return (!name.contains('/')).then_some(Resource::Counter(name));
     }
-    path.strip_prefix("/objects/").map(Resource::Object)
+    path.strip_prefix("/objects/").map(|raw| Resource::Object {
+        raw,
+        presign_key: raw.strip_suffix("/presign"),
+    })
 }
 
-/// Routes a request. `method` is the HTTP method as sent (methods are
+/// Matches a request to an [`Endpoint`] without decoding anything: 404 for
+/// an unknown path, 405 (with the allowed methods) for a known path with
+/// the wrong method. `method` is the HTTP method as sent (methods are
 /// case-sensitive); `path_with_query` is the request target.
-pub fn route(method: &str, path_with_query: &str) -> Result<Route, HttpError> {
+pub fn resolve<'a>(method: &str, path_with_query: &'a str) -> Result<Endpoint<'a>, HttpError> {
     let (path, query) = match path_with_query.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (path_with_query, None),
@@ -90,30 +181,24 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, HttpError> {
             allow,
         });
     }
-    match resource {
-        Resource::Root => Ok(Route::PageViews),
-        Resource::Counter(raw) => {
-            let name = decode(raw).map_err(|err| {
-                HttpError::InvalidInput(format!("counter name in the path: {err}"))
-            })?;
-            if method == "GET" {
-                Ok(Route::GetCounter { name })
-            } else {
-                Ok(Route::IncrementCounter {
-                    name,
-                    by: parse_by(query)?,
-                })
-            }
-        }
-        Resource::Object(raw) => {
-            let key = decode(raw)
-                .map_err(|err| HttpError::InvalidInput(format!("object key in the path: {err}")))?;
-            Ok(Route::PutObject {
-                key,
-                raw_key: raw.to_owned(),
-            })
-        }
-    }
+    Ok(match (resource, method) {
+        (Resource::Root, _) => Endpoint::PageViews,
+        (Resource::Counter(raw), "GET") => Endpoint::GetCounter(raw),
+        (Resource::Counter(raw), _) => Endpoint::IncrementCounter(raw, query),
+        (
+            Resource::Object {
+                presign_key: Some(raw),
+                ..
+            },
+            "POST",
+        ) => Endpoint::PresignObject(raw, query),
+        (Resource::Object { raw, .. }, _) => Endpoint::PutObject(raw),
+    })
+}
+
+/// [`resolve`] then [`Endpoint::parse`]: routes a request in one step.
+pub fn route(method: &str, path_with_query: &str) -> Result<Route, HttpError> {
+    resolve(method, path_with_query)?.parse()
 }
 
 #[cfg(test)]
@@ -207,6 +292,112 @@ mod tests {
         assert_eq!(ok("PUT", "/objects/../x"), object("../x", "../x"));
     }
 
+    fn presign(key: &str, expires: u32, content_type: Option<&str>) -> Route {
+        Route::PresignObject {
+            key: key.into(),
+            expires,
+            content_type: content_type.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn presign_routes() {
+        assert_eq!(
+            ok("POST", "/objects/a.txt/presign"),
+            presign("a.txt", 900, None)
+        );
+        assert_eq!(
+            ok(
+                "POST",
+                "/objects/a/b%20c.png/presign?expires=60&content_type=image%2Fpng"
+            ),
+            presign("a/b c.png", 60, Some("image/png"))
+        );
+        // The key is everything before the final `/presign`.
+        assert_eq!(
+            ok("POST", "/objects/x/presign/presign"),
+            presign("x/presign", 900, None)
+        );
+        assert_eq!(
+            ok("POST", "/objects/presign/presign"),
+            presign("presign", 900, None)
+        );
+        // An empty key is passed on, for the uploader to refuse.
+        assert_eq!(ok("POST", "/objects//presign"), presign("", 900, None));
+    }
+
+    #[test]
+    fn keys_ending_in_presign_can_still_be_uploaded() {
+        assert_eq!(
+            ok("PUT", "/objects/x/presign"),
+            object("x/presign", "x/presign")
+        );
+        assert_eq!(
+            ok("PUT", "/objects/x/presign/presign"),
+            object("x/presign/presign", "x/presign/presign")
+        );
+        assert_eq!(ok("PUT", "/objects/presign"), object("presign", "presign"));
+        assert_eq!(
+            ok("PUT", "/objects/x/presign?expires=zz"),
+            object("x/presign", "x/presign")
+        );
+    }
+
+    #[test]
+    fn only_a_literal_final_presign_segment_presigns() {
+        // No `/presign` segment at the end: POST is not allowed.
+        for target in [
+            "/objects/presign",
+            "/objects/xpresign",
+            "/objects/x/presign/",
+            "/objects/x%2Fpresign",
+            "/objects/x/Presign",
+            "/objects/x/presign.txt",
+            "/objects/x/presign%20",
+        ] {
+            assert_eq!(status("POST", target), 405, "{target}");
+        }
+    }
+
+    #[test]
+    fn bad_presign_options_are_400() {
+        assert_eq!(status("POST", "/objects/a/presign?expires=0"), 400);
+        assert_eq!(status("POST", "/objects/a/presign?expires=604801"), 400);
+        assert_eq!(status("POST", "/objects/a/presign?expires=abc"), 400);
+        assert_eq!(status("POST", "/objects/a/presign?content_type="), 400);
+        assert_eq!(status("POST", "/objects/a%zz/presign"), 400);
+    }
+
+    #[test]
+    fn only_uploads_and_presigning_need_auth() {
+        let needs = |method: &str, target: &str| resolve(method, target).unwrap().needs_auth();
+        assert!(needs("PUT", "/objects/a"));
+        assert!(needs("PUT", "/objects/a/presign"));
+        assert!(needs("POST", "/objects/a/presign"));
+        // Decoding comes after auth, so a bad key or option still needs it.
+        assert!(needs("PUT", "/objects/%zz"));
+        assert!(needs("POST", "/objects/a/presign?expires=0"));
+        assert!(!needs("GET", "/"));
+        assert!(!needs("GET", "/counters/a"));
+        assert!(!needs("POST", "/counters/a?by=2"));
+    }
+
+    #[test]
+    fn resolve_does_not_decode() {
+        assert_eq!(
+            resolve("PUT", "/objects/a%zz?x"),
+            Ok(Endpoint::PutObject("a%zz"))
+        );
+        assert_eq!(
+            resolve("POST", "/objects/a%20b/presign?expires=0"),
+            Ok(Endpoint::PresignObject("a%20b", Some("expires=0")))
+        );
+        assert_eq!(
+            resolve("POST", "/counters/%zz?by=x"),
+            Ok(Endpoint::IncrementCounter("%zz", Some("by=x")))
+        );
+    }
+
     #[test]
     fn undecodable_object_keys_are_400() {
         assert_eq!(status("PUT", "/objects/a%"), 400);
@@ -249,6 +440,11 @@ mod tests {
         assert_eq!(allow("PUT", "/counters/a"), "GET, POST");
         assert_eq!(allow("GET", "/objects/a"), "PUT");
         assert_eq!(allow("POST", "/objects/a"), "PUT");
+        assert_eq!(allow("POST", "/objects/a/b"), "PUT");
+        assert_eq!(allow("GET", "/objects/a/presign"), "POST, PUT");
+        assert_eq!(allow("DELETE", "/objects/a/presign"), "POST, PUT");
+        assert_eq!(allow("post", "/objects/a/presign"), "POST, PUT");
+        assert_eq!(allow("GET", "/objects/presign"), "PUT");
         assert_eq!(allow("get", "/"), "GET");
         // The method wins over a bad path segment.
         assert_eq!(allow("DELETE", "/objects/%zz"), "PUT");

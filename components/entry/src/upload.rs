@@ -1,5 +1,6 @@
 //! Checks on `PUT /objects/{key}` made before the body is touched: length,
-//! limit and content type.
+//! limit and content type. The limit is also handed to the uploader as
+//! `max-length`, which enforces it mid-stream for a chunked body.
 
 use crate::errors::HttpError;
 
@@ -12,12 +13,11 @@ pub const DEFAULT_MAX_UPLOAD: u64 = 5 * 1024 * 1024 * 1024;
 ///
 /// Several equal values (`5, 5`, or two header lines) are accepted as one,
 /// as RFC 9110 §8.6 allows; differing values are refused. No header at all
-/// means a chunked body, which needs multipart: 411.
-pub fn content_length(values: &[Vec<u8>]) -> Result<u64, HttpError> {
+/// means a body of unknown length (chunked): `None`, and the uploader goes
+/// multipart.
+pub fn content_length(values: &[Vec<u8>]) -> Result<Option<u64>, HttpError> {
     if values.is_empty() {
-        return Err(HttpError::LengthRequired(
-            "uploads need a Content-Length header; chunked bodies are not supported yet".into(),
-        ));
+        return Ok(None);
     }
     let invalid =
         || HttpError::InvalidInput("Content-Length header is not a decimal number".into());
@@ -38,7 +38,7 @@ pub fn content_length(values: &[Vec<u8>]) -> Result<u64, HttpError> {
         }
         length = Some(parsed);
     }
-    length.ok_or_else(invalid)
+    length.ok_or_else(invalid).map(Some)
 }
 
 /// Reads the upload limit from the `max-upload-bytes` config value: unset
@@ -60,7 +60,8 @@ fn bad_limit() -> HttpError {
     ))
 }
 
-/// Refuses a body of `length` bytes when it exceeds `limit`.
+/// Refuses a body whose Content-Length already says it exceeds `limit`,
+/// before any byte goes upstream.
 pub fn check_size(length: u64, limit: u64) -> Result<(), HttpError> {
     if length > limit {
         return Err(HttpError::TooLarge {
@@ -94,20 +95,20 @@ mod tests {
     }
 
     #[test]
-    fn missing_length_is_411() {
-        assert_eq!(content_length(&[]).unwrap_err().status(), 411);
+    fn missing_length_is_unknown() {
+        assert_eq!(content_length(&[]), Ok(None));
     }
 
     #[test]
     fn parses_length() {
-        assert_eq!(content_length(&values(&["0"])), Ok(0));
-        assert_eq!(content_length(&values(&["1234"])), Ok(1234));
-        assert_eq!(content_length(&values(&[" 12 "])), Ok(12));
-        assert_eq!(content_length(&values(&["5, 5"])), Ok(5));
-        assert_eq!(content_length(&values(&["5", "5"])), Ok(5));
+        assert_eq!(content_length(&values(&["0"])), Ok(Some(0)));
+        assert_eq!(content_length(&values(&["1234"])), Ok(Some(1234)));
+        assert_eq!(content_length(&values(&[" 12 "])), Ok(Some(12)));
+        assert_eq!(content_length(&values(&["5, 5"])), Ok(Some(5)));
+        assert_eq!(content_length(&values(&["5", "5"])), Ok(Some(5)));
         assert_eq!(
             content_length(&values(&["18446744073709551615"])),
-            Ok(u64::MAX)
+            Ok(Some(u64::MAX))
         );
     }
 

@@ -7,6 +7,9 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use crate::error::Error;
+use crate::key;
+use crate::plan::{self, MAX_PART_SIZE, MAX_PUT_BYTES, MIN_PART_SIZE};
+use crate::retry::RetryPolicy;
 
 /// Config key: the store's base URL, `scheme://host[:port]`.
 pub const ENDPOINT: &str = "s3-endpoint";
@@ -22,6 +25,22 @@ pub const REGION: &str = "s3-region";
 pub const SESSION_TOKEN: &str = "s3-session-token";
 /// Config key: `path` or `virtual`.
 pub const ADDRESSING: &str = "s3-addressing";
+
+/// Config key: a prefix prepended to every object key (such as `uploads/`).
+pub const KEY_PREFIX: &str = "s3-key-prefix";
+/// Config key: bodies of known length above this many bytes go multipart.
+pub const MULTIPART_THRESHOLD: &str = "s3-multipart-threshold";
+/// Config key: the size of a multipart upload's parts, in bytes.
+pub const PART_SIZE: &str = "s3-part-size";
+/// Config key: attempts per idempotent request, the first included.
+pub const RETRY_MAX_ATTEMPTS: &str = "s3-retry-max-attempts";
+/// Config key: the backoff before the first retry is at most this many ms.
+pub const RETRY_BASE_MS: &str = "s3-retry-base-ms";
+/// Config key: no backoff is longer than this many ms.
+pub const RETRY_MAX_BACKOFF_MS: &str = "s3-retry-max-backoff-ms";
+/// Config key: no retry of a request starts later than this many ms after
+/// its first attempt.
+pub const RETRY_DEADLINE_MS: &str = "s3-retry-deadline-ms";
 
 /// The region used when `s3-region` is not set.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -194,6 +213,14 @@ pub struct Config {
     pub session_token: Option<String>,
     /// Path-style or virtual-hosted URLs.
     pub addressing: Addressing,
+    /// Prepended to every key, when set.
+    pub key_prefix: Option<String>,
+    /// Bodies of known length above this go multipart (bytes).
+    pub multipart_threshold: u64,
+    /// The configured part size (bytes, 5 MiB to 5 GiB).
+    pub part_size: u64,
+    /// How idempotent requests are retried.
+    pub retry: RetryPolicy,
 }
 
 impl fmt::Debug for Config {
@@ -210,6 +237,10 @@ impl fmt::Debug for Config {
                 &self.session_token.as_ref().map(|_| "[redacted]"),
             )
             .field("addressing", &self.addressing)
+            .field("key_prefix", &self.key_prefix)
+            .field("multipart_threshold", &self.multipart_threshold)
+            .field("part_size", &self.part_size)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -247,7 +278,75 @@ impl Config {
             }
         };
 
+        // Not trimmed of `/`: `uploads/` is the usual shape of a prefix.
+        let key_prefix = read(KEY_PREFIX)?;
+        let mut number = |key: &'static str, default: u64, min: u64, max: u64, reason| {
+            let Some(text) = read(key)? else {
+                return Ok(default);
+            };
+            match text.parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(ConfigError::Invalid { key, reason }),
+            }
+        };
+        let multipart_threshold = number(
+            MULTIPART_THRESHOLD,
+            plan::DEFAULT_THRESHOLD,
+            0,
+            MAX_PUT_BYTES,
+            "must be a number of bytes from 0 to 5368709120 (5 GiB)",
+        )?;
+        let part_size = number(
+            PART_SIZE,
+            plan::DEFAULT_PART_SIZE,
+            MIN_PART_SIZE,
+            MAX_PART_SIZE,
+            "must be a number of bytes from 5242880 (5 MiB) to 5368709120 (5 GiB)",
+        )?;
+        let defaults = RetryPolicy::default();
+        let retry = RetryPolicy {
+            max_attempts: number(
+                RETRY_MAX_ATTEMPTS,
+                u64::from(defaults.max_attempts),
+                1,
+                100,
+                "must be a whole number from 1 to 100",
+            )? as u32,
+            base_ms: number(
+                RETRY_BASE_MS,
+                defaults.base_ms,
+                0,
+                600_000,
+                "must be a number of milliseconds from 0 to 600000",
+            )?,
+            max_backoff_ms: number(
+                RETRY_MAX_BACKOFF_MS,
+                defaults.max_backoff_ms,
+                0,
+                600_000,
+                "must be a number of milliseconds from 0 to 600000",
+            )?,
+            deadline_ms: number(
+                RETRY_DEADLINE_MS,
+                defaults.deadline_ms,
+                0,
+                3_600_000,
+                "must be a number of milliseconds from 0 to 3600000",
+            )?,
+        };
+
         check_bucket(&bucket, addressing, &endpoint)?;
+        if let Some(prefix) = &key_prefix {
+            // A prefix must make a valid key with any valid key after it.
+            let ok = key::validate(&format!("{prefix}k")).is_ok()
+                && !prefix.split('/').any(|s| s == "." || s == "..");
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    key: KEY_PREFIX,
+                    reason: "must be a valid key start: no control characters, no leading `/`, no empty, `.` or `..` segment",
+                });
+            }
+        }
         check(
             REGION,
             &region,
@@ -279,7 +378,28 @@ impl Config {
             secret_access_key,
             session_token,
             addressing,
+            key_prefix,
+            multipart_threshold,
+            part_size,
+            retry,
         })
+    }
+
+    /// The stored key of `key`: the configured prefix, then `key`. `key`
+    /// must have passed [`key::validate`]; the whole key is checked again
+    /// (its length may now be too long).
+    pub fn object_key(&self, key: &str) -> Result<String, Error> {
+        let full = match &self.key_prefix {
+            Some(prefix) => format!("{prefix}{key}"),
+            None => key.to_owned(),
+        };
+        key::validate(&full).map_err(|err| {
+            Error::InvalidInput(match &self.key_prefix {
+                Some(_) => format!("{err} (with the configured key prefix)"),
+                None => err.to_string(),
+            })
+        })?;
+        Ok(full)
     }
 
     /// The secrets to scrub from anything that leaves the component.
@@ -588,6 +708,83 @@ mod tests {
             );
             assert!(!err.to_string().contains(value));
         }
+    }
+
+    #[test]
+    fn multipart_and_retry_settings_have_defaults() {
+        let config = lookup(&MINIMAL).unwrap();
+        assert_eq!(config.multipart_threshold, 16 * 1024 * 1024);
+        assert_eq!(config.part_size, 8 * 1024 * 1024);
+        assert_eq!(config.retry, RetryPolicy::default());
+        assert_eq!(config.key_prefix, None);
+    }
+
+    #[test]
+    fn multipart_and_retry_settings_are_read_and_bounded() {
+        let config = lookup(&with(&[
+            (MULTIPART_THRESHOLD, "0"),
+            (PART_SIZE, "5242880"),
+            (RETRY_MAX_ATTEMPTS, "1"),
+            (RETRY_BASE_MS, "5"),
+            (RETRY_MAX_BACKOFF_MS, "50"),
+            (RETRY_DEADLINE_MS, "1000"),
+        ]))
+        .unwrap();
+        assert_eq!(config.multipart_threshold, 0);
+        assert_eq!(config.part_size, 5 * 1024 * 1024);
+        assert_eq!(
+            config.retry,
+            RetryPolicy {
+                max_attempts: 1,
+                base_ms: 5,
+                max_backoff_ms: 50,
+                deadline_ms: 1000
+            }
+        );
+        for (key, value) in [
+            (PART_SIZE, "5242879"),
+            (PART_SIZE, "5368709121"),
+            (PART_SIZE, "8MiB"),
+            (MULTIPART_THRESHOLD, "-1"),
+            (MULTIPART_THRESHOLD, "5368709121"),
+            (RETRY_MAX_ATTEMPTS, "0"),
+            (RETRY_BASE_MS, "1.5"),
+        ] {
+            let err = lookup(&with(&[(key, value)])).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::Invalid { key: k, .. } if k == key),
+                "{key}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_prefix_is_prepended_and_checked() {
+        let config = lookup(&with(&[(KEY_PREFIX, "tenants/a/")])).unwrap();
+        assert_eq!(config.object_key("x.txt").unwrap(), "tenants/a/x.txt");
+        let config = lookup(&with(&[(KEY_PREFIX, "raw-")])).unwrap();
+        assert_eq!(config.object_key("x.txt").unwrap(), "raw-x.txt");
+        assert_eq!(lookup(&MINIMAL).unwrap().object_key("x").unwrap(), "x");
+        for bad in ["/abs/", "a//", "./", "a/../", "tab\t/", "../x"] {
+            let err = lookup(&with(&[(KEY_PREFIX, bad)])).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        key: KEY_PREFIX,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+        }
+        // The whole key must fit in 1024 bytes.
+        let config = lookup(&with(&[(KEY_PREFIX, "p/")])).unwrap();
+        assert!(config.object_key(&"k".repeat(1022)).is_ok());
+        assert!(matches!(
+            config.object_key(&"k".repeat(1023)),
+            Err(Error::InvalidInput(m)) if m.contains("key prefix")
+        ));
     }
 
     #[test]

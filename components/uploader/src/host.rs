@@ -1,14 +1,17 @@
-//! Everything that talks to the WASI host: the configuration store, the
-//! outgoing HTTP request and the streams. The decisions are made in the
-//! plain modules; this file only moves values between them and the host.
+//! Everything that talks to the WASI host: the configuration store,
+//! outgoing HTTP, the body stream, the monotonic clock and randomness. The
+//! decisions are made in the plain modules; this file only moves values
+//! between them and the host.
 
 use std::time::SystemTime;
 
 use crate::config::{Config, Scheme};
 use crate::error::Error;
-use crate::request::{PresignInput, PutInput, PutRequest};
-use crate::s3_error::{self, MAX_ERROR_BODY};
-use crate::transfer::{self, Pipe, StreamFault, TransferError};
+use crate::request::{Method as S3Method, PresignInput, PresignedPut, PutInput, SignedRequest};
+use crate::s3_error::MAX_ERROR_BODY;
+use crate::transfer::{Source, StreamFault};
+use crate::upload::{self, Fault, Response, Store, Stored};
+use crate::wasi::clocks::monotonic_clock;
 use crate::wasi::config::store;
 use crate::wasi::http::outgoing_handler;
 use crate::wasi::http::types::{
@@ -16,15 +19,7 @@ use crate::wasi::http::types::{
     OutgoingRequest, Scheme as HttpScheme,
 };
 use crate::wasi::io::streams::{InputStream, OutputStream, StreamError};
-
-/// What a successful `put` stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stored {
-    /// Bytes sent.
-    pub size: u64,
-    /// The store's ETag, without quotes.
-    pub etag: String,
-}
+use crate::wasi::random::random;
 
 /// Reads the configuration from `wasi:config/store`.
 fn load_config() -> Result<Config, Error> {
@@ -37,151 +32,233 @@ fn load_config() -> Result<Config, Error> {
     Ok(config)
 }
 
-/// Streams `body` (exactly `content_length` bytes) into the object `key`.
+/// Uploads `body` as `key` (under the configured prefix).
 pub fn put(
     key: &str,
     body: &InputStream,
     content_type: Option<&str>,
     content_length: Option<u64>,
+    max_length: Option<u64>,
 ) -> Result<Stored, Error> {
-    let input = PutInput::check(key, content_type, content_length)?;
+    // The caller's mistakes first, before the configuration is read.
+    let input = PutInput::check(key, content_type, content_length, max_length)?;
     let config = load_config()?;
     let secrets = config.secrets();
-    input
-        .sign(&config, SystemTime::now())
-        .and_then(|request| send(&request, body, &secrets))
+    config
+        .object_key(key)
+        .and_then(|stored_key| {
+            upload::put(
+                &mut WasiStore,
+                &mut WasiBody(body),
+                &config,
+                &input,
+                &stored_key,
+            )
+        })
         .map_err(|err| err.scrub(&secrets))
 }
 
-/// Returns a presigned `PUT` URL for `key`.
+/// Presigns a `PUT` of `key` (under the configured prefix).
 pub fn presign_put(
     key: &str,
     expires_in_secs: u32,
     content_type: Option<&str>,
-) -> Result<String, Error> {
-    let input = PresignInput::check(key, expires_in_secs, content_type)?;
+    content_length: Option<u64>,
+    max_length: Option<u64>,
+) -> Result<PresignedPut, Error> {
+    let input = PresignInput::check(
+        key,
+        expires_in_secs,
+        content_type,
+        content_length,
+        max_length,
+    )?;
     let config = load_config()?;
-    input
-        .presign(&config, SystemTime::now())
+    config
+        .object_key(input.key())
+        .and_then(|stored_key| input.presign(&config, &stored_key, SystemTime::now()))
         .map_err(|err| err.scrub(&config.secrets()))
 }
 
-fn internal(what: &str) -> Error {
-    Error::Internal(format!("{what} failed"))
+/// Whether a request that failed with `code` may succeed if sent again:
+/// the connection could not be made or broke, or the answer timed out.
+pub(crate) fn transport_is_retryable(code: &ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::DnsTimeout
+            | ErrorCode::DestinationUnavailable
+            | ErrorCode::ConnectionRefused
+            | ErrorCode::ConnectionTerminated
+            | ErrorCode::ConnectionTimeout
+            | ErrorCode::ConnectionReadTimeout
+            | ErrorCode::ConnectionWriteTimeout
+            | ErrorCode::ConnectionLimitReached
+            | ErrorCode::HttpResponseTimeout
+            | ErrorCode::HttpResponseIncomplete
+    )
 }
 
-fn unavailable(what: &str, code: &ErrorCode) -> Error {
-    Error::Unavailable(format!("{what} failed: {code:?}"))
+fn fault(what: &str, code: &ErrorCode) -> Fault {
+    Fault {
+        retryable: transport_is_retryable(code),
+        message: format!("{what}: {code:?}"),
+    }
 }
 
-/// Sends the signed request, streaming `body` into it, and reads the answer.
-fn send(request: &PutRequest, body: &InputStream, secrets: &[&str]) -> Result<Stored, Error> {
+fn broken(what: &str) -> Fault {
+    Fault {
+        retryable: false,
+        message: format!("{what} failed"),
+    }
+}
+
+/// [`Store`] over `wasi:http/outgoing-handler`, `wasi:clocks` and
+/// `wasi:random`.
+struct WasiStore;
+
+impl Store for WasiStore {
+    fn send(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Response, Fault> {
+        send(request, body)
+    }
+
+    fn now_ms(&mut self) -> u64 {
+        monotonic_clock::now() / 1_000_000
+    }
+
+    fn sleep_ms(&mut self, ms: u64) {
+        if ms > 0 {
+            monotonic_clock::subscribe_duration(ms.saturating_mul(1_000_000)).block();
+        }
+    }
+
+    fn random(&mut self) -> u64 {
+        random::get_random_u64()
+    }
+
+    fn wall_time(&mut self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// Sends one request with its whole `body` and reads the answer.
+fn send(request: &SignedRequest, body: &[u8]) -> Result<Response, Fault> {
     let entries: Vec<(String, Vec<u8>)> = request
         .headers
         .iter()
         .map(|(name, value)| (name.clone(), value.clone().into_bytes()))
         .collect();
-    let headers = Fields::from_list(&entries)
-        .map_err(|e| Error::Internal(format!("building the request headers failed: {e:?}")))?;
+    let headers =
+        Fields::from_list(&entries).map_err(|_| broken("building the request headers"))?;
     let outgoing = OutgoingRequest::new(headers);
     let scheme = match request.url.scheme {
         Scheme::Http => HttpScheme::Http,
         Scheme::Https => HttpScheme::Https,
     };
+    let method = match request.method {
+        S3Method::Put => Method::Put,
+        S3Method::Post => Method::Post,
+        S3Method::Delete => Method::Delete,
+    };
     outgoing
-        .set_method(&Method::Put)
-        .map_err(|()| internal("setting the request method"))?;
+        .set_method(&method)
+        .map_err(|()| broken("setting the request method"))?;
     outgoing
         .set_scheme(Some(&scheme))
-        .map_err(|()| internal("setting the request scheme"))?;
+        .map_err(|()| broken("setting the request scheme"))?;
     outgoing
         .set_authority(Some(&request.url.authority))
-        .map_err(|()| internal("setting the request authority"))?;
+        .map_err(|()| broken("setting the request authority"))?;
     outgoing
-        .set_path_with_query(Some(&request.url.path))
-        .map_err(|()| internal("setting the request path"))?;
+        .set_path_with_query(Some(&request.path_with_query))
+        .map_err(|()| broken("setting the request path"))?;
     let outgoing_body = outgoing
         .body()
-        .map_err(|()| internal("opening the request body"))?;
+        .map_err(|()| broken("opening the request body"))?;
     let output = outgoing_body
         .write()
-        .map_err(|()| internal("opening the request body stream"))?;
+        .map_err(|()| broken("opening the request body stream"))?;
 
-    // Handed over before the body is written, so that the host is already
-    // sending while we splice: the body never has to fit anywhere.
+    // Handed over before the body is written, so that the host sends while
+    // we write.
     let future = outgoing_handler::handle(outgoing, None)
-        .map_err(|code| unavailable("sending the request to the store", &code))?;
+        .map_err(|code| fault("sending the request", &code))?;
 
-    let mut pipe = WasiPipe {
-        body,
-        output: &output,
-    };
-    let pumped = transfer::pump(&mut pipe, request.content_length).and_then(|moved| {
-        output
-            .blocking_flush()
-            .map(|()| moved)
-            .map_err(|_| TransferError::RequestClosed { moved })
-    });
-    let moved = match pumped {
-        Ok(moved) => moved,
-        Err(err) => {
-            // Dropping the body without `finish` aborts the request, so the
-            // store never keeps a partial object.
-            drop(output);
-            drop(outgoing_body);
-            return Err(match err {
-                // The store may have refused the request before reading it
-                // all; its answer says more than "connection closed".
-                TransferError::RequestClosed { .. } => match wait(&future) {
-                    Ok(response) if !is_success(response.status()) => refusal(response, secrets),
-                    Ok(_) => err.into(),
-                    Err(waited) => waited,
-                },
-                _ => err.into(),
-            });
-        }
-    };
+    if write_all(&output, body).is_err() {
+        // Dropping the body without `finish` ends the request early.
+        drop(output);
+        drop(outgoing_body);
+        // The host may close the stream once the declared length is in, or
+        // the store may answer (refuse) before reading everything: its
+        // answer is what counts. A 2xx means it got the whole body, as it
+        // checks the signed SHA-256 of the payload.
+        return match wait(&future) {
+            Ok(response) => Ok(read_response(response)),
+            // The answer's failure is the cause; the write's is its echo.
+            Err(waited) => Err(waited),
+        };
+    }
     drop(output);
     OutgoingBody::finish(outgoing_body, None)
-        .map_err(|code| unavailable("finishing the request body", &code))?;
-
+        .map_err(|code| fault("finishing the request body", &code))?;
     let response = wait(&future)?;
-    let status = response.status();
-    if !is_success(status) {
-        return Err(refusal(response, secrets));
-    }
-    let etag = response.headers().get("etag").into_iter().next();
-    Ok(Stored {
-        size: moved,
-        etag: transfer::etag(etag.as_deref()),
-    })
+    Ok(read_response(response))
 }
 
-fn is_success(status: u16) -> bool {
-    (200..300).contains(&status)
+/// Writes `data` whole, as fast as the host takes it.
+fn write_all(output: &OutputStream, mut data: &[u8]) -> Result<(), StreamError> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    while !data.is_empty() {
+        let permitted = output.check_write()?;
+        if permitted == 0 {
+            output.subscribe().block();
+            continue;
+        }
+        let n = data
+            .len()
+            .min(usize::try_from(permitted).unwrap_or(usize::MAX));
+        output.write(&data[..n])?;
+        data = &data[n..];
+    }
+    output.blocking_flush()
 }
 
 /// Blocks until the store answers (or the host gives up).
-fn wait(future: &FutureIncomingResponse) -> Result<IncomingResponse, Error> {
+fn wait(future: &FutureIncomingResponse) -> Result<IncomingResponse, Fault> {
     loop {
         match future.get() {
             Some(Ok(Ok(response))) => return Ok(response),
-            Some(Ok(Err(code))) => {
-                return Err(unavailable("waiting for the store's answer", &code));
-            }
+            Some(Ok(Err(code))) => return Err(fault("waiting for the store's answer", &code)),
             // Only if the response was already taken: a bug here.
-            Some(Err(())) => return Err(internal("taking the store's answer")),
+            Some(Err(())) => return Err(broken("taking the store's answer")),
             None => future.subscribe().block(),
         }
     }
 }
 
-/// Turns a non-2xx answer into an upstream error, reading at most
-/// [`MAX_ERROR_BODY`] bytes of its body.
-fn refusal(response: IncomingResponse, secrets: &[&str]) -> Error {
+fn header(response: &IncomingResponse, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .into_iter()
+        .next()
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+}
+
+/// Status, the headers the uploader needs, and at most [`MAX_ERROR_BODY`]
+/// bytes of the body.
+fn read_response(response: IncomingResponse) -> Response {
     let status = response.status();
+    let etag = header(&response, "etag");
+    let checksum_sha256 = header(&response, "x-amz-checksum-sha256");
     let body = read_capped(&response);
-    s3_error::upstream_error(status, &body, secrets)
+    Response {
+        status,
+        etag,
+        checksum_sha256,
+        body,
+    }
 }
 
 fn read_capped(response: &IncomingResponse) -> Vec<u8> {
@@ -210,41 +287,42 @@ fn read_capped(response: &IncomingResponse) -> Vec<u8> {
     bytes
 }
 
-/// [`Pipe`] over `wasi:io` streams: splices move bytes host-side.
-struct WasiPipe<'a> {
-    body: &'a InputStream,
-    output: &'a OutputStream,
-}
+/// [`Source`] over the caller's `wasi:io` input stream.
+struct WasiBody<'a>(&'a InputStream);
 
-fn fault(err: StreamError) -> StreamFault {
-    match err {
-        StreamError::Closed => StreamFault::Closed,
-        StreamError::LastOperationFailed(e) => StreamFault::Failed(e.to_debug_string()),
+impl Source for WasiBody<'_> {
+    fn read(&mut self, max: u64) -> Result<Vec<u8>, StreamFault> {
+        self.0.blocking_read(max).map_err(|err| match err {
+            StreamError::Closed => StreamFault::Closed,
+            StreamError::LastOperationFailed(e) => StreamFault::Failed(e.to_debug_string()),
+        })
     }
 }
 
-impl Pipe for WasiPipe<'_> {
-    fn splice(&mut self, max: u64) -> Result<u64, StreamFault> {
-        self.output.blocking_splice(self.body, max).map_err(fault)
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    fn request_is_open(&mut self) -> bool {
-        // A failed or closed output stream stays closed (wasi:io).
-        self.output.check_write().is_ok()
-    }
-
-    fn body_has_more(&mut self) -> Result<bool, StreamFault> {
-        // A blocking read returns at least one byte or ends; an empty
-        // answer is tolerated a bounded number of times.
-        for _ in 0..1000 {
-            match self.body.blocking_read(1) {
-                Ok(byte) if byte.is_empty() => continue,
-                Ok(_) => return Ok(true),
-                Err(err) => return Err(fault(err)),
-            }
+    #[test]
+    fn connection_trouble_is_retried_but_not_refusals() {
+        for code in [
+            ErrorCode::ConnectionRefused,
+            ErrorCode::ConnectionTerminated,
+            ErrorCode::ConnectionTimeout,
+            ErrorCode::ConnectionReadTimeout,
+            ErrorCode::ConnectionWriteTimeout,
+            ErrorCode::DnsTimeout,
+            ErrorCode::HttpResponseTimeout,
+        ] {
+            assert!(transport_is_retryable(&code), "{code:?}");
         }
-        Err(StreamFault::Failed(
-            "the body stream kept answering with nothing".into(),
-        ))
+        for code in [
+            ErrorCode::DestinationNotFound,
+            ErrorCode::TlsCertificateError,
+            ErrorCode::HttpRequestDenied,
+            ErrorCode::InternalError(Some("x".into())),
+        ] {
+            assert!(!transport_is_retryable(&code), "{code:?}");
+        }
     }
 }

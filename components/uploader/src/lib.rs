@@ -1,5 +1,7 @@
 //! The edgeplug uploader component: streams bodies into S3-compatible
-//! storage and presigns `PUT` URLs, signing with SigV4 (`aws-sigv4`).
+//! storage (one `PUT` for small bodies, multipart for large or chunked
+//! ones, with SHA-256 checksums, retries and aborts) and presigns `PUT`
+//! URLs, signing with SigV4 (`aws-sigv4`). See the crate's README.md.
 //!
 //! This file is only the WIT glue; the logic lives in the modules below,
 //! all of which build and unit-test on the host except `host`, which calls
@@ -11,18 +13,23 @@ wit_bindgen::generate!({
     generate_all,
 });
 
+pub mod checksum;
 pub mod config;
 pub mod error;
 mod host;
 pub mod key;
+pub mod multipart;
 pub mod object_url;
+pub mod plan;
 pub mod request;
+pub mod retry;
 pub mod s3_error;
 pub mod signing;
 pub mod transfer;
+pub mod upload;
 
 use exports::edgeplug::worker::types::{Error as WitError, UpstreamError};
-use exports::edgeplug::worker::uploader::{Guest, ObjectInfo, PutOptions};
+use exports::edgeplug::worker::uploader::{Guest, ObjectInfo, PresignedRequest, PutOptions};
 use wasi::io::streams::InputStream;
 
 use crate::error::Error;
@@ -36,11 +43,13 @@ impl Guest for Component {
             &body,
             opts.content_type.as_deref(),
             opts.content_length,
+            opts.max_length,
         )?;
         Ok(ObjectInfo {
-            key,
+            key: stored.key,
             size: stored.size,
             etag: stored.etag,
+            checksum_sha256: stored.checksum_sha256,
         })
     }
 
@@ -48,12 +57,20 @@ impl Guest for Component {
         key: String,
         expires_in_secs: u32,
         opts: PutOptions,
-    ) -> Result<String, WitError> {
-        Ok(host::presign_put(
+    ) -> Result<PresignedRequest, WitError> {
+        let presigned = host::presign_put(
             &key,
             expires_in_secs,
             opts.content_type.as_deref(),
-        )?)
+            opts.content_length,
+            opts.max_length,
+        )?;
+        Ok(PresignedRequest {
+            url: presigned.url,
+            method: "PUT".to_owned(),
+            expires_at: presigned.expires_at,
+            headers: presigned.headers,
+        })
     }
 }
 

@@ -1,8 +1,11 @@
 //! AWS Signature V4 for S3, through `aws-sigv4`: headers for a streamed
 //! `PUT`, and query parameters for a presigned `PUT` URL.
 //!
-//! Both sign `UNSIGNED-PAYLOAD`: the body streams through the host and is
-//! never seen whole, so it cannot be hashed up front.
+//! Requests the component sends ([`sign_request_headers`]) sign their
+//! payload's real SHA-256: the component holds each body (a small object, a
+//! part, an XML document) when it signs, so the store can check that every
+//! byte arrived as sent. Presigned URLs sign `UNSIGNED-PAYLOAD`: the browser
+//! sends the body.
 
 use std::time::{Duration, SystemTime};
 
@@ -52,8 +55,10 @@ fn s3_settings(location: SignatureLocation, expires_in: Option<Duration>) -> Sig
 /// with `headers` (which must include `host`).
 fn sign_request(
     config: &Config,
-    url: &ObjectUrl,
+    method: &str,
+    url: &str,
     headers: &[(&str, &str)],
+    body: SignableBody<'_>,
     settings: SigningSettings,
     time: SystemTime,
 ) -> Result<aws_sigv4::http_request::SigningInstructions, SignError> {
@@ -75,13 +80,8 @@ fn sign_request(
         .build()
         .map_err(|e| SignError(e.to_string()))?
         .into();
-    let request = SignableRequest::new(
-        "PUT",
-        url.to_url(),
-        headers.iter().copied(),
-        SignableBody::UnsignedPayload,
-    )
-    .map_err(|e| SignError(e.to_string()))?;
+    let request = SignableRequest::new(method, url, headers.iter().copied(), body)
+        .map_err(|e| SignError(e.to_string()))?;
     let (instructions, _signature) = sign(request, &params)
         .map_err(|e| SignError(e.to_string()))?
         .into_parts();
@@ -110,8 +110,10 @@ pub fn sign_put(
 
     let instructions = sign_request(
         config,
-        url,
+        "PUT",
+        &url.to_url(),
         &signed,
+        SignableBody::UnsignedPayload,
         s3_settings(SignatureLocation::Headers, None),
         time,
     )?;
@@ -125,6 +127,42 @@ pub fn sign_put(
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
     Ok(headers)
+}
+
+/// Signs a request the component sends itself: `method` to `url` (the
+/// whole URL, query included, already canonically encoded) with `headers`
+/// (`host` excluded) and a body whose SHA-256 is `payload_sha256_hex`.
+///
+/// Returns `headers` followed by `x-amz-date`, `authorization`,
+/// `x-amz-content-sha256` (the payload hash, which the store verifies) and,
+/// with temporary credentials, `x-amz-security-token`.
+pub fn sign_request_headers(
+    config: &Config,
+    method: &str,
+    url: &str,
+    authority: &str,
+    headers: &[(String, String)],
+    payload_sha256_hex: &str,
+    time: SystemTime,
+) -> Result<Vec<(String, String)>, SignError> {
+    let mut signed = vec![("host", authority)];
+    signed.extend(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let instructions = sign_request(
+        config,
+        method,
+        url,
+        &signed,
+        SignableBody::Precomputed(payload_sha256_hex.to_owned()),
+        s3_settings(SignatureLocation::Headers, None),
+        time,
+    )?;
+    let mut out = headers.to_vec();
+    out.extend(
+        instructions
+            .headers()
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    Ok(out)
 }
 
 /// Returns a URL that lets its holder `PUT` to `url` until `expires_in`
@@ -144,8 +182,10 @@ pub fn presign_put(
     signed.extend(content_type.map(|ct| ("content-type", ct)));
     let instructions = sign_request(
         config,
-        url,
+        "PUT",
+        &url.to_url(),
         &signed,
+        SignableBody::UnsignedPayload,
         // `expires_in` is mandatory here: aws-sigv4 panics without it.
         s3_settings(SignatureLocation::QueryParams, Some(expires_in)),
         time,
@@ -296,6 +336,35 @@ mod tests {
             "{auth}"
         );
         assert!(!auth.contains(TOKEN));
+    }
+
+    #[test]
+    fn signed_payload_requests_carry_the_payload_hash() {
+        let config = config("http://127.0.0.1:9000", "path", Some(TOKEN));
+        let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let headers = sign_request_headers(
+            &config,
+            "POST",
+            "http://127.0.0.1:9000/my-bucket/a%20b?uploads",
+            "127.0.0.1:9000",
+            &[("x-amz-checksum-algorithm".into(), "SHA256".into())],
+            empty,
+            time(),
+        )
+        .unwrap();
+        assert_eq!(header(&headers, "x-amz-checksum-algorithm"), Some("SHA256"));
+        assert_eq!(header(&headers, "x-amz-content-sha256"), Some(empty));
+        assert_eq!(header(&headers, "x-amz-security-token"), Some(TOKEN));
+        let auth = header(&headers, "authorization").unwrap();
+        assert!(
+            auth.contains(
+                "SignedHeaders=host;x-amz-checksum-algorithm;x-amz-content-sha256;x-amz-date;x-amz-security-token,"
+            ),
+            "{auth}"
+        );
+        for (_, value) in &headers {
+            assert!(!value.contains(SECRET));
+        }
     }
 
     #[test]

@@ -1,22 +1,26 @@
-//! Moving a body of known length from the caller's stream into the outgoing
-//! request, and telling apart the ways that can go wrong.
+//! Reading the caller's body into a bounded buffer, one part (or one whole
+//! small body) at a time, hashing it as it arrives and enforcing the
+//! declared length and the size limit.
 //!
-//! The loop is written against [`Pipe`] so that its accounting is tested on
-//! the host; `http.rs` implements it with `wasi:io` splices, which move the
-//! bytes host-side without copying them into the guest.
+//! The loop is written against [`Source`] so that its accounting is tested
+//! on the host; `host` implements it with `wasi:io` `blocking-read`.
+//!
+//! The body goes through the component (rather than being spliced
+//! host-side) because the component must see every byte to send its
+//! SHA-256, and must hold a part to be able to send it again on a retry.
 
+use sha2::{Digest, Sha256};
+
+use crate::checksum::Sha256Digest;
 use crate::error::Error;
 
-/// The most bytes one splice moves.
+/// The most bytes one read asks for.
 pub const CHUNK: u64 = 64 * 1024;
 
-/// The largest object one S3 `PUT` may create (5 GiB).
-pub const MAX_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
-
-/// How many splices in a row may move nothing before the transfer is
-/// declared stuck; a blocking splice moves at least one byte unless
-/// something is wrong, so this only guards against a misbehaving host.
-const MAX_EMPTY_SPLICES: u32 = 1000;
+/// How many reads in a row may return nothing before the body is declared
+/// stuck; a blocking read returns at least one byte unless something is
+/// wrong, so this only guards against a misbehaving host.
+const MAX_EMPTY_READS: u32 = 1000;
 
 /// What a stream operation reported, seen from the transfer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,27 +31,20 @@ pub enum StreamFault {
     Failed(String),
 }
 
-/// The two ends of a transfer.
-pub trait Pipe {
-    /// Moves up to `max` bytes from the body into the request, blocking
-    /// until at least one byte moved or a stream ended or failed.
-    fn splice(&mut self, max: u64) -> Result<u64, StreamFault>;
-
-    /// Whether the request side still accepts bytes. Asked after a splice
-    /// fails, to learn which side failed.
-    fn request_is_open(&mut self) -> bool;
-
-    /// Whether the body has more bytes, found by reading at most one.
-    fn body_has_more(&mut self) -> Result<bool, StreamFault>;
+/// The caller's body.
+pub trait Source {
+    /// Reads up to `max` bytes, blocking until at least one byte arrived or
+    /// the stream ended or failed.
+    fn read(&mut self, max: u64) -> Result<Vec<u8>, StreamFault>;
 }
 
-/// Why a transfer stopped before the body was sent whole.
+/// Why reading the body stopped before it was read whole.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransferError {
     /// The body ended before `content-length` bytes.
     #[error("body was {moved} bytes, content-length said {expected}")]
     BodyTooShort {
-        /// Bytes moved before the end.
+        /// Bytes read before the end.
         moved: u64,
         /// The declared length.
         expected: u64,
@@ -58,22 +55,17 @@ pub enum TransferError {
         /// The declared length.
         expected: u64,
     },
+    /// The body is longer than the limit (`max-length`, or what an upload
+    /// of unknown length can hold).
+    #[error("body is larger than {0} bytes")]
+    TooLarge(u64),
     /// Reading the body failed.
     #[error("reading the body failed: {0}")]
     BodyFailed(String),
-    /// The request side closed or failed: the connection to the store is
-    /// gone, possibly because the store already answered (S3 may answer a
-    /// refused `PUT` before reading its body). The caller should look at the
-    /// response before deciding what to report.
-    #[error("the connection to the store closed after {moved} bytes of the body")]
-    RequestClosed {
-        /// Bytes moved before it closed.
-        moved: u64,
-    },
-    /// Splices kept moving nothing.
-    #[error("the body transfer stalled after {moved} bytes")]
+    /// Reads kept returning nothing.
+    #[error("the body stalled after {moved} bytes")]
     Stalled {
-        /// Bytes moved before it stalled.
+        /// Bytes read before it stalled.
         moved: u64,
     },
 }
@@ -81,58 +73,114 @@ pub enum TransferError {
 impl From<TransferError> for Error {
     fn from(err: TransferError) -> Self {
         match err {
+            TransferError::TooLarge(limit) => Error::TooLarge(limit),
             TransferError::BodyTooShort { .. }
             | TransferError::BodyTooLong { .. }
             | TransferError::BodyFailed(_) => Error::InvalidInput(err.to_string()),
-            TransferError::RequestClosed { .. } | TransferError::Stalled { .. } => {
-                Error::Unavailable(err.to_string())
-            }
+            TransferError::Stalled { .. } => Error::Unavailable(err.to_string()),
         }
     }
 }
 
-/// Moves exactly `expected` bytes through `pipe` and checks that the body
-/// ends there. Returns the number of bytes moved (always `expected`).
-///
-/// Never asks for more than what is left, so the request never sees more
-/// bytes than its `content-length` promised.
-pub fn pump(pipe: &mut impl Pipe, expected: u64) -> Result<u64, TransferError> {
-    let mut moved = 0u64;
-    let mut empty = 0u32;
-    while moved < expected {
-        match pipe.splice(CHUNK.min(expected - moved)) {
-            Ok(0) => {
-                empty += 1;
-                if empty >= MAX_EMPTY_SPLICES {
-                    return Err(TransferError::Stalled { moved });
+/// Reads a body piece by piece, keeping count across pieces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyReader {
+    read: u64,
+    declared: Option<u64>,
+    limit: Option<u64>,
+    ended: bool,
+}
+
+impl BodyReader {
+    /// A reader of a body that declared `declared` bytes (when known) and
+    /// may have at most `limit` bytes (when limited).
+    pub fn new(declared: Option<u64>, limit: Option<u64>) -> Self {
+        Self {
+            read: 0,
+            declared,
+            limit,
+            ended: false,
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn total(&self) -> u64 {
+        self.read
+    }
+
+    /// Whether the body has ended: nothing more will be read.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Clears `buf` and fills it with the next bytes of the body, up to
+    /// `want` of them, or fewer when the body ends. Returns the SHA-256 of
+    /// what is in `buf`.
+    ///
+    /// With a declared length, the body is checked to end exactly there
+    /// (reading at most one byte more); past `limit` it fails with
+    /// [`TransferError::TooLarge`] after reading at most one byte more.
+    /// `buf` keeps its allocation: one buffer serves every part.
+    pub fn fill(
+        &mut self,
+        source: &mut impl Source,
+        buf: &mut Vec<u8>,
+        want: usize,
+    ) -> Result<Sha256Digest, TransferError> {
+        buf.clear();
+        let mut hasher = Sha256::new();
+        let mut empty = 0u32;
+        while !self.ended {
+            let room = want.saturating_sub(buf.len()) as u64;
+            let mut ask = match self.declared {
+                // Everything declared has arrived: the body must end here.
+                Some(declared) if self.read >= declared => 1,
+                _ if room == 0 => break,
+                Some(declared) => room.min(CHUNK).min(declared - self.read),
+                None => room.min(CHUNK),
+            };
+            if let Some(limit) = self.limit {
+                // One byte past the limit is enough to know.
+                ask = ask.min(limit.saturating_sub(self.read).saturating_add(1));
+            }
+            match source.read(ask) {
+                Ok(bytes) if bytes.is_empty() => {
+                    empty += 1;
+                    if empty >= MAX_EMPTY_READS {
+                        return Err(TransferError::Stalled { moved: self.read });
+                    }
                 }
+                Ok(bytes) => {
+                    empty = 0;
+                    if let Some(expected) = self.declared
+                        && self.read + bytes.len() as u64 > expected
+                    {
+                        return Err(TransferError::BodyTooLong { expected });
+                    }
+                    self.read += bytes.len() as u64;
+                    if let Some(limit) = self.limit
+                        && self.read > limit
+                    {
+                        return Err(TransferError::TooLarge(limit));
+                    }
+                    hasher.update(&bytes);
+                    buf.extend_from_slice(&bytes);
+                }
+                Err(StreamFault::Closed) => {
+                    if let Some(expected) = self.declared
+                        && self.read < expected
+                    {
+                        return Err(TransferError::BodyTooShort {
+                            moved: self.read,
+                            expected,
+                        });
+                    }
+                    self.ended = true;
+                }
+                Err(StreamFault::Failed(reason)) => return Err(TransferError::BodyFailed(reason)),
             }
-            Ok(n) => {
-                empty = 0;
-                // A host reporting more than asked would be a bug; never
-                // let the count run past `expected` (or overflow).
-                moved = moved.saturating_add(n).min(expected);
-            }
-            Err(fault) => return Err(blame(pipe, fault, moved, expected)),
         }
-    }
-    match pipe.body_has_more() {
-        Ok(false) => Ok(moved),
-        Ok(true) => Err(TransferError::BodyTooLong { expected }),
-        Err(StreamFault::Closed) => Ok(moved),
-        Err(StreamFault::Failed(reason)) => Err(TransferError::BodyFailed(reason)),
-    }
-}
-
-/// A splice fails on either side; ask the request side whether it is still
-/// open to know which.
-fn blame(pipe: &mut impl Pipe, fault: StreamFault, moved: u64, expected: u64) -> TransferError {
-    if !pipe.request_is_open() {
-        return TransferError::RequestClosed { moved };
-    }
-    match fault {
-        StreamFault::Closed => TransferError::BodyTooShort { moved, expected },
-        StreamFault::Failed(reason) => TransferError::BodyFailed(reason),
+        Ok(hasher.finalize().into())
     }
 }
 
@@ -149,85 +197,116 @@ pub fn etag(header: Option<&[u8]>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checksum::sha256;
 
-    /// A scripted pipe: a body of `body_len` bytes, a request side that
-    /// closes after `request_limit` bytes, and optional faults.
-    struct FakePipe {
-        body_len: u64,
-        read: u64,
-        request_limit: u64,
-        body_fails_at: Option<u64>,
+    /// A scripted body of `len` bytes (byte `i` is `i % 251`) that answers
+    /// at most `step` bytes per read and may fail after `fails_at`.
+    struct FakeBody {
+        len: u64,
+        pos: u64,
+        step: u64,
+        fails_at: Option<u64>,
         max_seen: u64,
-        zero_splices: u32,
+        empty_reads: u32,
     }
 
-    impl FakePipe {
-        fn new(body_len: u64) -> Self {
+    impl FakeBody {
+        fn new(len: u64) -> Self {
             Self {
-                body_len,
-                read: 0,
-                request_limit: u64::MAX,
-                body_fails_at: None,
+                len,
+                pos: 0,
+                step: 10_000,
+                fails_at: None,
                 max_seen: 0,
-                zero_splices: 0,
+                empty_reads: 0,
             }
         }
     }
 
-    impl Pipe for FakePipe {
-        fn splice(&mut self, max: u64) -> Result<u64, StreamFault> {
+    fn pattern(from: u64, to: u64) -> Vec<u8> {
+        (from..to).map(|i| (i % 251) as u8).collect()
+    }
+
+    impl Source for FakeBody {
+        fn read(&mut self, max: u64) -> Result<Vec<u8>, StreamFault> {
             self.max_seen = self.max_seen.max(max);
-            if self.zero_splices > 0 {
-                self.zero_splices -= 1;
-                return Ok(0);
+            if self.empty_reads > 0 {
+                self.empty_reads -= 1;
+                return Ok(Vec::new());
             }
-            if self.read >= self.request_limit {
-                return Err(StreamFault::Closed);
-            }
-            if self.body_fails_at.is_some_and(|at| self.read >= at) {
+            if self.fails_at.is_some_and(|at| self.pos >= at) {
                 return Err(StreamFault::Failed("client went away".into()));
             }
-            if self.read >= self.body_len {
+            if self.pos >= self.len {
                 return Err(StreamFault::Closed);
             }
-            // Move less than asked sometimes, as real streams do.
-            let n = max.min(self.body_len - self.read).min(10_000);
-            self.read += n;
-            Ok(n)
-        }
-
-        fn request_is_open(&mut self) -> bool {
-            self.read < self.request_limit
-        }
-
-        fn body_has_more(&mut self) -> Result<bool, StreamFault> {
-            if self.body_fails_at.is_some_and(|at| self.read >= at) {
-                return Err(StreamFault::Failed("client went away".into()));
-            }
-            if self.read < self.body_len {
-                self.read += 1;
-                Ok(true)
-            } else {
-                Err(StreamFault::Closed)
-            }
+            let n = max.min(self.len - self.pos).min(self.step);
+            let bytes = pattern(self.pos, self.pos + n);
+            self.pos += n;
+            Ok(bytes)
         }
     }
 
     #[test]
-    fn moves_an_exact_body_in_bounded_chunks() {
-        let mut pipe = FakePipe::new(200_000);
-        assert_eq!(pump(&mut pipe, 200_000), Ok(200_000));
-        assert!(pipe.max_seen <= CHUNK);
+    fn reads_a_declared_body_whole_in_bounded_chunks() {
+        let mut body = FakeBody::new(200_000);
+        body.step = u64::MAX;
+        let mut reader = BodyReader::new(Some(200_000), None);
+        let mut buf = Vec::new();
+        let digest = reader.fill(&mut body, &mut buf, 200_000).unwrap();
+        assert_eq!(buf, pattern(0, 200_000));
+        assert_eq!(digest, sha256(&buf));
+        assert!(reader.ended());
+        assert_eq!(reader.total(), 200_000);
+        assert!(body.max_seen <= CHUNK);
     }
 
     #[test]
-    fn empty_body() {
-        assert_eq!(pump(&mut FakePipe::new(0), 0), Ok(0));
+    fn parts_of_a_declared_body() {
+        let mut body = FakeBody::new(25);
+        let mut reader = BodyReader::new(Some(25), None);
+        let mut buf = Vec::with_capacity(10);
+        let mut parts = Vec::new();
+        while !reader.ended() {
+            let digest = reader.fill(&mut body, &mut buf, 10).unwrap();
+            assert_eq!(digest, sha256(&buf));
+            parts.push(buf.clone());
+        }
+        assert_eq!(parts, [pattern(0, 10), pattern(10, 20), pattern(20, 25)]);
+        assert_eq!(buf.capacity(), 10, "one buffer, never grown");
+    }
+
+    #[test]
+    fn parts_of_an_unknown_length_body() {
+        let mut body = FakeBody::new(20);
+        let mut reader = BodyReader::new(None, None);
+        let mut buf = Vec::new();
+        reader.fill(&mut body, &mut buf, 10).unwrap();
+        assert_eq!((buf.len(), reader.ended()), (10, false));
+        reader.fill(&mut body, &mut buf, 10).unwrap();
+        assert_eq!((buf.len(), reader.ended()), (10, false));
+        // The end shows up only on the next read: an empty last piece.
+        let digest = reader.fill(&mut body, &mut buf, 10).unwrap();
+        assert_eq!((buf.len(), reader.ended()), (0, true));
+        assert_eq!(digest, sha256(b""));
+        assert_eq!(reader.total(), 20);
+    }
+
+    #[test]
+    fn empty_bodies() {
+        for declared in [Some(0), None] {
+            let mut reader = BodyReader::new(declared, None);
+            let mut buf = Vec::new();
+            reader.fill(&mut FakeBody::new(0), &mut buf, 10).unwrap();
+            assert!(buf.is_empty() && reader.ended());
+        }
     }
 
     #[test]
     fn short_body_is_invalid_input() {
-        let err = pump(&mut FakePipe::new(5), 11).unwrap_err();
+        let err = BodyReader::new(Some(11), None)
+            .fill(&mut FakeBody::new(5), &mut Vec::new(), 11)
+            .unwrap_err();
         assert_eq!(
             err,
             TransferError::BodyTooShort {
@@ -242,11 +321,13 @@ mod tests {
     }
 
     #[test]
-    fn long_body_is_refused_without_overfilling_the_request() {
-        let mut pipe = FakePipe::new(100);
-        let err = pump(&mut pipe, 10).unwrap_err();
+    fn long_body_is_refused_reading_one_byte_past() {
+        let mut body = FakeBody::new(100);
+        let err = BodyReader::new(Some(10), None)
+            .fill(&mut body, &mut Vec::new(), 10)
+            .unwrap_err();
         assert_eq!(err, TransferError::BodyTooLong { expected: 10 });
-        assert!(pipe.max_seen <= 10);
+        assert_eq!(body.pos, 11);
         assert_eq!(
             Error::from(err),
             Error::InvalidInput("body was more than 10 bytes, content-length said 10".into())
@@ -254,44 +335,59 @@ mod tests {
     }
 
     #[test]
-    fn body_failure_is_invalid_input() {
-        let mut pipe = FakePipe::new(100);
-        pipe.body_fails_at = Some(30);
-        assert_eq!(
-            Error::from(pump(&mut pipe, 100).unwrap_err()),
-            Error::InvalidInput("reading the body failed: client went away".into())
-        );
+    fn the_limit_fails_mid_stream_as_too_large() {
+        let mut body = FakeBody::new(1_000_000);
+        let mut reader = BodyReader::new(None, Some(25));
+        let mut buf = Vec::new();
+        reader.fill(&mut body, &mut buf, 10).unwrap();
+        reader.fill(&mut body, &mut buf, 10).unwrap();
+        let err = reader.fill(&mut body, &mut buf, 10).unwrap_err();
+        assert_eq!(err, TransferError::TooLarge(25));
+        assert_eq!(body.pos, 26, "at most one byte past the limit");
+        assert_eq!(Error::from(err), Error::TooLarge(25));
+        // Exactly the limit is fine.
+        let mut reader = BodyReader::new(None, Some(25));
+        let mut body = FakeBody::new(25);
+        while !reader.ended() {
+            reader.fill(&mut body, &mut buf, 10).unwrap();
+        }
+        assert_eq!(reader.total(), 25);
     }
 
     #[test]
-    fn body_failure_at_the_end_check_is_invalid_input() {
-        let mut pipe = FakePipe::new(100);
-        pipe.body_fails_at = Some(100);
+    fn body_failure_is_invalid_input() {
+        let mut body = FakeBody::new(100);
+        body.fails_at = Some(30);
         assert_eq!(
-            pump(&mut pipe, 100),
+            Error::from(
+                BodyReader::new(Some(100), None)
+                    .fill(&mut body, &mut Vec::new(), 100)
+                    .unwrap_err()
+            ),
+            Error::InvalidInput("reading the body failed: client went away".into())
+        );
+        // Also when it fails at the end check.
+        let mut body = FakeBody::new(100);
+        body.fails_at = Some(100);
+        assert_eq!(
+            BodyReader::new(Some(100), None).fill(&mut body, &mut Vec::new(), 100),
             Err(TransferError::BodyFailed("client went away".into()))
         );
     }
 
     #[test]
-    fn closed_request_is_reported_as_such() {
-        let mut pipe = FakePipe::new(100_000);
-        pipe.request_limit = 50_000;
+    fn a_few_empty_reads_are_tolerated_but_not_forever() {
+        let mut body = FakeBody::new(10);
+        body.empty_reads = 5;
+        let mut buf = Vec::new();
+        BodyReader::new(Some(10), None)
+            .fill(&mut body, &mut buf, 10)
+            .unwrap();
+        assert_eq!(buf.len(), 10);
+        let mut body = FakeBody::new(10);
+        body.empty_reads = u32::MAX;
         assert_eq!(
-            pump(&mut pipe, 100_000),
-            Err(TransferError::RequestClosed { moved: 50_000 })
-        );
-    }
-
-    #[test]
-    fn a_few_empty_splices_are_tolerated_but_not_forever() {
-        let mut pipe = FakePipe::new(10);
-        pipe.zero_splices = 5;
-        assert_eq!(pump(&mut pipe, 10), Ok(10));
-        let mut pipe = FakePipe::new(10);
-        pipe.zero_splices = u32::MAX;
-        assert_eq!(
-            pump(&mut pipe, 10),
+            BodyReader::new(Some(10), None).fill(&mut body, &mut buf, 10),
             Err(TransferError::Stalled { moved: 0 })
         );
     }

@@ -1,0 +1,814 @@
+//! The upload itself: one `PUT` or a multipart upload, with retries and an
+//! abort on failure, written against [`Store`] and [`Source`] so that the
+//! whole sequence is tested on the host with a scripted store.
+//!
+//! Every request the component sends is idempotent and its body is in
+//! memory when it is sent (a small object, a part, an XML document), so any
+//! of them may be retried: see [`crate::retry`]. When a multipart upload
+//! fails after `CreateMultipartUpload`, for whatever reason (the body, a
+//! limit, the store), it is aborted, so that no parts are left behind.
+
+use std::time::SystemTime;
+
+use crate::checksum::{self, Sha256Digest};
+use crate::config::Config;
+use crate::error::Error;
+use crate::multipart::{self, CompletedPart, ParseError};
+use crate::plan::{self, MAX_PARTS, Plan};
+use crate::request::{ObjectRequests, PutInput, SignedRequest};
+use crate::retry::{self, RetryPolicy};
+use crate::s3_error;
+use crate::transfer::{self, BodyReader, Source};
+
+/// The store's answer to one request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// The `etag` header, raw.
+    pub etag: Option<String>,
+    /// The `x-amz-checksum-sha256` header.
+    pub checksum_sha256: Option<String>,
+    /// The body, capped at [`s3_error::MAX_ERROR_BODY`] bytes.
+    pub body: Vec<u8>,
+}
+
+/// A request that got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// Whether trying again may help (connection refused, reset, timed
+    /// out, DNS timeout, ...).
+    pub retryable: bool,
+    /// What went wrong, without secrets.
+    pub message: String,
+}
+
+/// The store, and the clock and randomness that retries need.
+pub trait Store {
+    /// Sends `request` with `body` and waits for the answer.
+    fn send(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Response, Fault>;
+    /// A monotonic clock, in milliseconds.
+    fn now_ms(&mut self) -> u64;
+    /// Sleeps for `ms` milliseconds.
+    fn sleep_ms(&mut self, ms: u64);
+    /// A uniformly random number.
+    fn random(&mut self) -> u64;
+    /// The wall-clock time, to sign with.
+    fn wall_time(&mut self) -> SystemTime;
+}
+
+/// What was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// The stored key (with any prefix).
+    pub key: String,
+    /// Bytes stored.
+    pub size: u64,
+    /// The store's ETag, without quotes.
+    pub etag: String,
+    /// The SHA-256 the store checked, base64 (`…-N` for multipart).
+    pub checksum_sha256: Option<String>,
+}
+
+/// Uploads `body` as `stored_key`, as `input` and `config` say.
+pub fn put(
+    store: &mut impl Store,
+    body: &mut impl Source,
+    config: &Config,
+    input: &PutInput<'_>,
+    stored_key: &str,
+) -> Result<Stored, Error> {
+    let secrets = config.secrets();
+    let mut uploader = Uploader {
+        store,
+        requests: ObjectRequests::new(config, stored_key),
+        policy: config.retry,
+        secrets: &secrets,
+        content_type: input.content_type,
+    };
+    let plan = plan::plan(
+        input.content_length,
+        input.max_length,
+        config.multipart_threshold,
+        config.part_size,
+    )?;
+    let (size, etag, checksum_sha256) = match plan {
+        Plan::Single { length } => {
+            let mut buf = buffer(length)?;
+            let mut reader = BodyReader::new(Some(length), None);
+            let sha = reader.fill(body, &mut buf, usize_of(length)?)?;
+            uploader.put_object(&buf, &sha)?
+        }
+        Plan::Multipart {
+            part_size,
+            length,
+            limit,
+        } => uploader.multipart(body, part_size, length, limit)?,
+    };
+    Ok(Stored {
+        key: stored_key.to_owned(),
+        size,
+        etag,
+        checksum_sha256,
+    })
+}
+
+fn usize_of(n: u64) -> Result<usize, Error> {
+    usize::try_from(n).map_err(|_| too_big_for_memory(n))
+}
+
+fn too_big_for_memory(n: u64) -> Error {
+    Error::Internal(format!(
+        "a buffer of {n} bytes does not fit in this component's memory; lower s3-part-size or s3-multipart-threshold"
+    ))
+}
+
+/// An empty buffer with room for `capacity` bytes, or an error (rather than
+/// a trap) when memory is short.
+fn buffer(capacity: u64) -> Result<Vec<u8>, Error> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(usize_of(capacity)?)
+        .map_err(|_| too_big_for_memory(capacity))?;
+    Ok(buf)
+}
+
+/// Why one attempt failed, and whether another may succeed.
+struct Failure {
+    error: Error,
+    retryable: bool,
+}
+
+struct Uploader<'a, S> {
+    store: &'a mut S,
+    requests: ObjectRequests<'a>,
+    policy: RetryPolicy,
+    secrets: &'a [&'a str],
+    content_type: Option<&'a str>,
+}
+
+type Outcome = (u64, String, Option<String>);
+
+impl<S: Store> Uploader<'_, S> {
+    /// Sends the request `build` makes (signed afresh for each attempt)
+    /// with `body`, retrying as the policy allows, and hands a 2xx answer
+    /// to `accept`.
+    fn send<T>(
+        &mut self,
+        build: impl Fn(&ObjectRequests<'_>, SystemTime) -> Result<SignedRequest, Error>,
+        body: &[u8],
+        accept: impl Fn(Response) -> Result<T, Failure>,
+    ) -> Result<T, Error> {
+        let start = self.store.now_ms();
+        let mut attempts = 0u32;
+        loop {
+            let request = build(&self.requests, self.store.wall_time())?;
+            attempts += 1;
+            let failure = match self.store.send(&request, body) {
+                Ok(response) if (200..300).contains(&response.status) => match accept(response) {
+                    Ok(value) => return Ok(value),
+                    Err(failure) => failure,
+                },
+                Ok(response) => {
+                    let error =
+                        s3_error::upstream_error(response.status, &response.body, self.secrets);
+                    let retryable = matches!(&error, Error::Upstream { status, code, .. }
+                        if retry::status_is_retryable(*status, code));
+                    Failure { error, retryable }
+                }
+                Err(fault) => Failure {
+                    error: Error::Unavailable(format!(
+                        "{} to the store failed: {}",
+                        request.operation, fault.message
+                    )),
+                    retryable: fault.retryable,
+                },
+            };
+            if !failure.retryable {
+                return Err(failure.error);
+            }
+            let elapsed = self.store.now_ms().saturating_sub(start);
+            let random = self.store.random();
+            match self.policy.next_delay_ms(attempts, elapsed, random) {
+                Some(delay) => self.store.sleep_ms(delay),
+                None => return Err(failure.error),
+            }
+        }
+    }
+
+    fn put_object(&mut self, buf: &[u8], sha: &Sha256Digest) -> Result<Outcome, Error> {
+        let content_type = self.content_type;
+        let len = buf.len() as u64;
+        let (etag, checksum) = self.send(
+            |r, time| r.put_object(content_type, len, sha, time),
+            buf,
+            |response| Ok((response.etag, response.checksum_sha256)),
+        )?;
+        Ok((
+            len,
+            transfer::etag(etag.as_deref().map(str::as_bytes)),
+            // The store checked the checksum we sent (it refuses a mismatch
+            // with `BadDigest`); report its own word when it gives it.
+            Some(checksum.unwrap_or_else(|| checksum::base64(sha))),
+        ))
+    }
+
+    fn multipart(
+        &mut self,
+        body: &mut impl Source,
+        part_size: u64,
+        length: Option<u64>,
+        limit: u64,
+    ) -> Result<Outcome, Error> {
+        let want = usize_of(part_size)?;
+        // One buffer, reused for every part: memory stays at one part.
+        let mut buf = buffer(length.map_or(part_size, |l| l.min(part_size)))?;
+        let mut reader = BodyReader::new(length, length.is_none().then_some(limit));
+        // The first part is read before anything is created: a body that
+        // fails or is too large early leaves nothing to clean up.
+        let sha = reader.fill(body, &mut buf, want)?;
+        if buf.is_empty() && reader.ended() {
+            // Unknown length, and empty: a multipart upload cannot have 0 parts.
+            return self.put_object(&buf, &sha);
+        }
+
+        let content_type = self.content_type;
+        let upload_id = self.send(
+            |r, time| r.create_multipart(content_type, time),
+            &[],
+            |response| {
+                multipart::parse_create(&response.body).map_err(|err| unreadable(&response, err))
+            },
+        )?;
+
+        let result = self.parts_and_complete(body, &mut reader, &mut buf, want, sha, &upload_id);
+        if result.is_err() {
+            // Best effort: the original error is what the caller needs.
+            let _ = self.send(
+                |r, time| r.abort_multipart(&upload_id, time),
+                &[],
+                |_| Ok(()),
+            );
+        }
+        result
+    }
+
+    fn parts_and_complete(
+        &mut self,
+        body: &mut impl Source,
+        reader: &mut BodyReader,
+        buf: &mut Vec<u8>,
+        want: usize,
+        mut sha: Sha256Digest,
+        upload_id: &str,
+    ) -> Result<Outcome, Error> {
+        let mut parts: Vec<CompletedPart> = Vec::new();
+        let mut digests: Vec<Sha256Digest> = Vec::new();
+        loop {
+            let number = parts.len() as u32 + 1;
+            if u64::from(number) > MAX_PARTS {
+                // The reader's limit makes this unreachable; never send part
+                // 10,001 anyway.
+                return Err(Error::TooLarge(reader.total()));
+            }
+            let len = buf.len() as u64;
+            let etag = self.send(
+                |r, time| r.upload_part(upload_id, number, len, &sha, time),
+                buf,
+                |response| Ok(transfer::etag(response.etag.as_deref().map(str::as_bytes))),
+            )?;
+            parts.push(CompletedPart {
+                number,
+                etag,
+                checksum_sha256: checksum::base64(&sha),
+            });
+            digests.push(sha);
+            if reader.ended() {
+                break;
+            }
+            sha = reader.fill(body, buf, want)?;
+            if buf.is_empty() && reader.ended() {
+                break;
+            }
+        }
+
+        let xml = multipart::complete_body(&parts);
+        let secrets = self.secrets;
+        let completed = self.send(
+            |r, time| r.complete_multipart(upload_id, xml.as_bytes(), time),
+            xml.as_bytes(),
+            |response| match multipart::parse_complete(&response.body) {
+                Ok(completed) => Ok(completed),
+                // S3 may fail a Complete inside a 200: retry it.
+                Err(ParseError::ErrorDocument) => Err(Failure {
+                    error: s3_error::upstream_error(500, &response.body, secrets),
+                    retryable: true,
+                }),
+                Err(err) => Err(unreadable(&response, err)),
+            },
+        )?;
+        Ok((
+            reader.total(),
+            completed.etag,
+            Some(
+                completed
+                    .checksum_sha256
+                    .unwrap_or_else(|| checksum::composite(&digests)),
+            ),
+        ))
+    }
+}
+
+fn unreadable(response: &Response, err: ParseError) -> Failure {
+    Failure {
+        error: Error::Upstream {
+            status: response.status,
+            code: String::new(),
+            message: err.to_string(),
+        },
+        retryable: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::checksum::sha256;
+    use crate::plan::MIB;
+    use crate::request::Method;
+    use crate::transfer::StreamFault;
+
+    const SECRET: &str = "SECRET/KEY+123";
+
+    fn config(extra: &[(&str, &str)]) -> Config {
+        let mut map: HashMap<&str, &str> = HashMap::from([
+            ("s3-endpoint", "http://127.0.0.1:9000"),
+            ("s3-bucket", "b"),
+            ("s3-access-key-id", "AKID"),
+            ("s3-secret-access-key", SECRET),
+            ("s3-part-size", "5242880"),
+            ("s3-multipart-threshold", "1048576"),
+        ]);
+        map.extend(extra.iter().copied());
+        Config::from_lookup(|k| Ok(map.get(k).map(|v| (*v).to_owned()))).unwrap()
+    }
+
+    /// What the scripted store saw.
+    #[derive(Debug, Clone)]
+    struct Seen {
+        operation: &'static str,
+        method: Method,
+        path: String,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    }
+
+    type Script = Box<dyn FnMut(&Seen, usize) -> Option<Result<Response, Fault>>>;
+
+    /// An S3 that accepts everything, unless `script` (given the request
+    /// and how many of that operation came before) answers otherwise.
+    struct FakeStore {
+        seen: Vec<Seen>,
+        script: Script,
+        now: u64,
+        sleeps: Vec<u64>,
+    }
+
+    impl FakeStore {
+        fn new() -> Self {
+            Self::scripted(|_, _| None)
+        }
+
+        fn scripted(
+            script: impl FnMut(&Seen, usize) -> Option<Result<Response, Fault>> + 'static,
+        ) -> Self {
+            Self {
+                seen: Vec::new(),
+                script: Box::new(script),
+                now: 0,
+                sleeps: Vec::new(),
+            }
+        }
+
+        fn operations(&self) -> Vec<&'static str> {
+            self.seen.iter().map(|s| s.operation).collect()
+        }
+    }
+
+    fn ok(status: u16) -> Response {
+        Response {
+            status,
+            ..Response::default()
+        }
+    }
+
+    fn s3_error(status: u16, code: &str) -> Response {
+        Response {
+            status,
+            body: format!("<Error><Code>{code}</Code><Message>m</Message></Error>").into_bytes(),
+            ..Response::default()
+        }
+    }
+
+    impl Store for FakeStore {
+        fn send(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Response, Fault> {
+            let seen = Seen {
+                operation: request.operation,
+                method: request.method,
+                path: request.path_with_query.clone(),
+                headers: request.headers.clone(),
+                body: body.to_vec(),
+            };
+            let before = self
+                .seen
+                .iter()
+                .filter(|s| s.operation == seen.operation)
+                .count();
+            self.seen.push(seen.clone());
+            self.now += 1;
+            if let Some(answer) = (self.script)(&seen, before) {
+                return answer;
+            }
+            Ok(match seen.operation {
+                "PutObject" => Response {
+                    status: 200,
+                    etag: Some("\"put-etag\"".into()),
+                    ..Response::default()
+                },
+                "CreateMultipartUpload" => Response {
+                    status: 200,
+                    body: b"<InitiateMultipartUploadResult><UploadId>up-1</UploadId></InitiateMultipartUploadResult>".to_vec(),
+                    ..Response::default()
+                },
+                "UploadPart" => Response {
+                    status: 200,
+                    etag: Some(format!("\"etag-{}\"", before + 1)),
+                    ..Response::default()
+                },
+                "CompleteMultipartUpload" => Response {
+                    status: 200,
+                    body: b"<CompleteMultipartUploadResult><ETag>&quot;whole-3&quot;</ETag></CompleteMultipartUploadResult>".to_vec(),
+                    ..Response::default()
+                },
+                _ => ok(204),
+            })
+        }
+
+        fn now_ms(&mut self) -> u64 {
+            self.now
+        }
+
+        fn sleep_ms(&mut self, ms: u64) {
+            self.sleeps.push(ms);
+            self.now += ms;
+        }
+
+        fn random(&mut self) -> u64 {
+            7
+        }
+
+        fn wall_time(&mut self) -> SystemTime {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600)
+        }
+    }
+
+    /// A body of `len` bytes (byte `i` is `i % 251`), in reads of 64 KiB.
+    struct Body {
+        len: u64,
+        pos: u64,
+    }
+
+    fn body(len: u64) -> Body {
+        Body { len, pos: 0 }
+    }
+
+    fn pattern(len: u64) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8).collect()
+    }
+
+    impl Source for Body {
+        fn read(&mut self, max: u64) -> Result<Vec<u8>, StreamFault> {
+            if self.pos >= self.len {
+                return Err(StreamFault::Closed);
+            }
+            let n = max.min(self.len - self.pos);
+            let bytes = (self.pos..self.pos + n).map(|i| (i % 251) as u8).collect();
+            self.pos += n;
+            Ok(bytes)
+        }
+    }
+
+    fn run(
+        store: &mut FakeStore,
+        config: &Config,
+        len: u64,
+        declared: Option<u64>,
+        max: Option<u64>,
+    ) -> Result<Stored, Error> {
+        let input = PutInput::check("k", Some("text/plain"), declared, max)?;
+        put(store, &mut body(len), config, &input, "pre/k")
+    }
+
+    fn header<'a>(seen: &'a Seen, name: &str) -> Option<&'a str> {
+        seen.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn a_small_body_is_one_put_with_its_checksum() {
+        let mut store = FakeStore::new();
+        let stored = run(&mut store, &config(&[]), 1000, Some(1000), None).unwrap();
+        let expected = checksum::base64(&sha256(&pattern(1000)));
+        assert_eq!(
+            stored,
+            Stored {
+                key: "pre/k".into(),
+                size: 1000,
+                etag: "put-etag".into(),
+                checksum_sha256: Some(expected.clone()),
+            }
+        );
+        assert_eq!(store.operations(), ["PutObject"]);
+        let put = &store.seen[0];
+        assert_eq!((put.method, put.path.as_str()), (Method::Put, "/b/pre/k"));
+        assert_eq!(put.body, pattern(1000));
+        assert_eq!(
+            header(put, "x-amz-checksum-sha256"),
+            Some(expected.as_str())
+        );
+        assert_eq!(header(put, "content-type"), Some("text/plain"));
+    }
+
+    #[test]
+    fn a_large_body_goes_multipart_in_order() {
+        let mut store = FakeStore::new();
+        let len = 11 * MIB;
+        let stored = run(&mut store, &config(&[]), len, Some(len), None).unwrap();
+        assert_eq!(
+            store.operations(),
+            [
+                "CreateMultipartUpload",
+                "UploadPart",
+                "UploadPart",
+                "UploadPart",
+                "CompleteMultipartUpload"
+            ]
+        );
+        let all = pattern(len);
+        let chunks: Vec<&[u8]> = all.chunks(5 * MIB as usize).collect();
+        let digests: Vec<_> = chunks.iter().map(|c| sha256(c)).collect();
+        for (i, part) in store.seen[1..4].iter().enumerate() {
+            assert_eq!(
+                part.path,
+                format!("/b/pre/k?partNumber={}&uploadId=up-1", i + 1)
+            );
+            assert_eq!(part.body, chunks[i]);
+            assert_eq!(
+                header(part, "x-amz-checksum-sha256").map(str::to_owned),
+                Some(checksum::base64(&digests[i]))
+            );
+        }
+        let complete = &store.seen[4];
+        assert_eq!(complete.path, "/b/pre/k?uploadId=up-1");
+        let xml = String::from_utf8(complete.body.clone()).unwrap();
+        assert!(
+            xml.contains("<PartNumber>3</PartNumber><ETag>&quot;etag-3&quot;</ETag>"),
+            "{xml}"
+        );
+        assert_eq!(stored.size, len);
+        assert_eq!(stored.etag, "whole-3");
+        assert_eq!(stored.checksum_sha256, Some(checksum::composite(&digests)));
+    }
+
+    #[test]
+    fn the_stores_own_multipart_checksum_wins() {
+        let mut store = FakeStore::scripted(|seen, _| {
+            (seen.operation == "CompleteMultipartUpload").then(|| {
+                Ok(Response {
+                    status: 200,
+                    body: b"<CompleteMultipartUploadResult><ETag>\"e-1\"</ETag><ChecksumSHA256>abc=-1</ChecksumSHA256></CompleteMultipartUploadResult>".to_vec(),
+                    ..Response::default()
+                })
+            })
+        });
+        let stored = run(&mut store, &config(&[]), 2 * MIB, None, None).unwrap();
+        assert_eq!(stored.checksum_sha256.as_deref(), Some("abc=-1"));
+    }
+
+    #[test]
+    fn unknown_length_goes_multipart_and_an_empty_one_is_a_put() {
+        let mut store = FakeStore::new();
+        let stored = run(&mut store, &config(&[]), 6 * MIB, None, None).unwrap();
+        assert_eq!(stored.size, 6 * MIB);
+        assert_eq!(
+            store.operations(),
+            [
+                "CreateMultipartUpload",
+                "UploadPart",
+                "UploadPart",
+                "CompleteMultipartUpload"
+            ]
+        );
+        assert_eq!(store.seen[2].body.len() as u64, MIB);
+
+        // Exactly one part: no empty second part.
+        let mut store = FakeStore::new();
+        run(&mut store, &config(&[]), 5 * MIB, None, None).unwrap();
+        assert_eq!(
+            store.operations(),
+            [
+                "CreateMultipartUpload",
+                "UploadPart",
+                "CompleteMultipartUpload"
+            ]
+        );
+
+        let mut store = FakeStore::new();
+        let stored = run(&mut store, &config(&[]), 0, None, None).unwrap();
+        assert_eq!(store.operations(), ["PutObject"]);
+        assert_eq!(header(&store.seen[0], "content-length"), Some("0"));
+        assert_eq!(stored.size, 0);
+    }
+
+    #[test]
+    fn max_length_fails_mid_stream_and_aborts() {
+        let mut store = FakeStore::new();
+        let err = run(&mut store, &config(&[]), 20 * MIB, None, Some(7 * MIB)).unwrap_err();
+        assert_eq!(err, Error::TooLarge(7 * MIB));
+        assert_eq!(
+            store.operations(),
+            [
+                "CreateMultipartUpload",
+                "UploadPart",
+                "AbortMultipartUpload"
+            ]
+        );
+        assert_eq!(store.seen[2].method, Method::Delete);
+        assert_eq!(store.seen[2].path, "/b/pre/k?uploadId=up-1");
+    }
+
+    #[test]
+    fn max_length_in_the_first_part_or_declared_sends_nothing() {
+        let mut store = FakeStore::new();
+        let err = run(&mut store, &config(&[]), 3 * MIB, None, Some(MIB)).unwrap_err();
+        assert_eq!(err, Error::TooLarge(MIB));
+        assert!(store.seen.is_empty());
+        let err = run(&mut store, &config(&[]), 3 * MIB, Some(3 * MIB), Some(MIB)).unwrap_err();
+        assert_eq!(err, Error::TooLarge(MIB));
+        assert!(store.seen.is_empty());
+    }
+
+    #[test]
+    fn a_short_multipart_body_is_aborted() {
+        let mut store = FakeStore::new();
+        let err = run(&mut store, &config(&[]), 6 * MIB, Some(12 * MIB), None).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(m) if m.contains("content-length")));
+        assert_eq!(
+            store.operations(),
+            [
+                "CreateMultipartUpload",
+                "UploadPart",
+                "AbortMultipartUpload"
+            ]
+        );
+    }
+
+    #[test]
+    fn transient_failures_are_retried_with_backoff() {
+        let mut store = FakeStore::scripted(|seen, before| match (seen.operation, before) {
+            ("UploadPart", 1) => Some(Ok(s3_error(503, "SlowDown"))),
+            ("UploadPart", 2) => Some(Err(Fault {
+                retryable: true,
+                message: "ConnectionReset".into(),
+            })),
+            ("CompleteMultipartUpload", 0) => Some(Ok(Response {
+                status: 200,
+                body: b"<Error><Code>InternalError</Code><Message>try again</Message></Error>"
+                    .to_vec(),
+                ..Response::default()
+            })),
+            _ => None,
+        });
+        let stored = run(&mut store, &config(&[]), 6 * MIB, Some(6 * MIB), None).unwrap();
+        assert_eq!(stored.size, 6 * MIB);
+        assert_eq!(
+            store.operations(),
+            [
+                "CreateMultipartUpload",
+                "UploadPart",
+                "UploadPart",
+                "UploadPart",
+                "UploadPart",
+                "CompleteMultipartUpload",
+                "CompleteMultipartUpload"
+            ]
+        );
+        // Part 2 was sent three times, whole each time.
+        for seen in &store.seen[2..5] {
+            assert!(seen.path.contains("partNumber=2"));
+            assert_eq!(seen.body.len() as u64, MIB);
+        }
+        // Full jitter with random = 7: 7 % (100 + 1), then 7 % (200 + 1).
+        assert_eq!(store.sleeps, [7, 7, 7]);
+    }
+
+    #[test]
+    fn a_single_put_is_retried_too() {
+        let mut store = FakeStore::scripted(|seen, before| {
+            (seen.operation == "PutObject" && before == 0)
+                .then(|| Ok(s3_error(500, "InternalError")))
+        });
+        run(&mut store, &config(&[]), 10, Some(10), None).unwrap();
+        assert_eq!(store.operations(), ["PutObject", "PutObject"]);
+        assert_eq!(store.seen[1].body, pattern(10));
+    }
+
+    #[test]
+    fn client_errors_are_not_retried_and_abort() {
+        let mut store = FakeStore::scripted(|seen, _| {
+            (seen.operation == "UploadPart").then(|| Ok(s3_error(403, "AccessDenied")))
+        });
+        let err = run(&mut store, &config(&[]), 6 * MIB, None, None).unwrap_err();
+        assert!(
+            matches!(err, Error::Upstream { status: 403, ref code, .. } if code == "AccessDenied")
+        );
+        assert_eq!(
+            store.operations(),
+            [
+                "CreateMultipartUpload",
+                "UploadPart",
+                "AbortMultipartUpload"
+            ]
+        );
+        assert!(store.sleeps.is_empty());
+    }
+
+    #[test]
+    fn giving_up_after_max_attempts_aborts() {
+        let mut store = FakeStore::scripted(|seen, _| {
+            (seen.operation == "UploadPart").then(|| {
+                Err(Fault {
+                    retryable: true,
+                    message: "ConnectionRefused".into(),
+                })
+            })
+        });
+        let err = run(&mut store, &config(&[]), 6 * MIB, None, None).unwrap_err();
+        assert_eq!(
+            err,
+            Error::Unavailable("UploadPart to the store failed: ConnectionRefused".into())
+        );
+        assert_eq!(
+            store.operations(),
+            [
+                "CreateMultipartUpload",
+                "UploadPart",
+                "UploadPart",
+                "UploadPart",
+                "UploadPart",
+                "AbortMultipartUpload"
+            ]
+        );
+        assert_eq!(store.sleeps.len(), 3);
+    }
+
+    #[test]
+    fn the_deadline_cuts_retries_short() {
+        let mut store = FakeStore::scripted(|seen, _| {
+            (seen.operation == "PutObject").then(|| Ok(s3_error(503, "SlowDown")))
+        });
+        let config = config(&[("s3-retry-deadline-ms", "2"), ("s3-retry-base-ms", "0")]);
+        let err = run(&mut store, &config, 10, Some(10), None).unwrap_err();
+        assert!(matches!(err, Error::Upstream { status: 503, .. }));
+        assert_eq!(store.operations(), ["PutObject", "PutObject"]);
+    }
+
+    #[test]
+    fn a_failed_create_leaves_nothing_to_abort() {
+        let mut store = FakeStore::scripted(|seen, _| {
+            (seen.operation == "CreateMultipartUpload").then(|| Ok(s3_error(403, "AccessDenied")))
+        });
+        assert!(run(&mut store, &config(&[]), 6 * MIB, None, None).is_err());
+        assert_eq!(store.operations(), ["CreateMultipartUpload"]);
+    }
+
+    #[test]
+    fn secrets_never_leave_in_errors() {
+        let mut store = FakeStore::scripted(|seen, _| {
+            (seen.operation == "PutObject").then(|| {
+                Ok(Response {
+                    status: 403,
+                    body: format!("<Error><Code>X</Code><Message>{SECRET}</Message></Error>")
+                        .into_bytes(),
+                    ..Response::default()
+                })
+            })
+        });
+        let err = run(&mut store, &config(&[]), 10, Some(10), None).unwrap_err();
+        assert!(!err.to_string().contains(SECRET), "{err}");
+    }
+}
