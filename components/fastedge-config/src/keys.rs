@@ -1,0 +1,46 @@
+//! The edgeplug config keys: which are secrets, and which `get-all` reports.
+
+/// Keys read from `gcore:fastedge/secret` rather than from the environment.
+/// They never fall back to an environment variable: a secret left in plain
+/// configuration would be readable in Gcore's app settings.
+pub const SECRET_KEYS: [&str; 3] = ["s3-secret-access-key", "s3-session-token", "upload-token"];
+
+/// Every key the edgeplug components read. FastEdge's dictionary cannot be
+/// enumerated, so `get-all` reports the ones of these that are set.
+pub const KNOWN_KEYS: [&str; 12] = [
+    "kv-bucket",
+    "counter-prefix",
+    "s3-endpoint",
+    "s3-bucket",
+    "s3-access-key-id",
+    "s3-secret-access-key",
+    "s3-session-token",
+    "s3-region",
+    "s3-addressing",
+    "s3-key-prefix",
+    "max-upload-bytes",
+    "upload-token",
+];
+
+/// Whether `key` is read from the secret store.
+pub fn is_secret(key: &str) -> bool {
+    SECRET_KEYS.contains(&key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_and_tokens_are_secrets() {
+        assert!(is_secret("s3-secret-access-key"));
+        assert!(is_secret("upload-token"));
+        assert!(!is_secret("s3-access-key-id"));
+        assert!(!is_secret("S3_SECRET_ACCESS_KEY"));
+    }
+
+    #[test]
+    fn every_secret_is_a_known_key() {
+        assert!(SECRET_KEYS.iter().all(|k| KNOWN_KEYS.contains(k)));
+    }
+}
