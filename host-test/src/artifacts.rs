@@ -8,7 +8,12 @@ pub fn wasm_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("EDGEPLUG_WASM_DIR") {
         return PathBuf::from(dir);
     }
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    // Cargo sets CARGO_MANIFEST_DIR for the test processes it runs; the
+    // compile-time value is the fallback for binaries run by hand.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let workspace = manifest.join("..");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|dir| {

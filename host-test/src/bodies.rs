@@ -11,18 +11,36 @@ use wasmtime_wasi::p2::{InputStream, Pollable, StreamError, StreamResult};
 /// The size of each generated chunk.
 const CHUNK: usize = 64 * 1024;
 
-/// The byte at `offset` of every generated body: a cheap pattern that still
-/// catches reordered, dropped or repeated chunks.
+/// The pattern repeats every `PERIOD` bytes. A prime, so that no chunk, part
+/// or power-of-two boundary lines up with it: reordered, dropped or repeated
+/// chunks and parts still change the bytes.
+const PERIOD: usize = 1_048_573;
+
+/// The byte at `offset` of every generated body.
 pub fn pattern_byte(offset: u64) -> u8 {
-    let x = offset.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (offset >> 13);
+    mix((offset % PERIOD as u64) as usize)
+}
+
+fn mix(index: usize) -> u8 {
+    let x = (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((index as u64) >> 13);
     (x >> 56) as u8
 }
 
+/// One period of the pattern plus a chunk, so that every chunk is a
+/// zero-copy slice: generating gigabytes then costs next to nothing.
+fn pattern_block() -> &'static Bytes {
+    static BLOCK: std::sync::OnceLock<Bytes> = std::sync::OnceLock::new();
+    BLOCK.get_or_init(|| {
+        (0..PERIOD + CHUNK)
+            .map(|i| mix(i % PERIOD))
+            .collect::<Vec<u8>>()
+            .into()
+    })
+}
+
 fn pattern_chunk(offset: u64, len: usize) -> Bytes {
-    (0..len as u64)
-        .map(|i| pattern_byte(offset + i))
-        .collect::<Vec<u8>>()
-        .into()
+    let start = (offset % PERIOD as u64) as usize;
+    pattern_block().slice(start..start + len.min(CHUNK))
 }
 
 /// The SHA-256 (hex) of the first `len` bytes of the pattern.
@@ -117,6 +135,15 @@ impl InputStream for PatternStream {
 mod tests {
     use super::*;
     use http_body_util::BodyExt;
+
+    #[test]
+    fn chunks_follow_the_pattern_across_the_period() {
+        let offset = PERIOD as u64 - 10;
+        let chunk = pattern_chunk(offset, 100);
+        for (i, byte) in chunk.iter().enumerate() {
+            assert_eq!(*byte, pattern_byte(offset + i as u64));
+        }
+    }
 
     #[tokio::test]
     async fn body_and_digest_agree() {

@@ -153,10 +153,14 @@ impl uploader::Host for HostState {
                 Err(StreamError::Trap(e)) => return Err(e),
             }
         }
+        if let Some(limit) = opts.max_length.filter(|&limit| bytes.len() as u64 > limit) {
+            return Ok(Err(WitError::TooLarge(limit)));
+        }
         let info = uploader::ObjectInfo {
             key: key.clone(),
             size: bytes.len() as u64,
             etag: format!("fake-{}", bytes.len()),
+            checksum_sha256: None,
         };
         lock(&self.uploader.objects).insert(
             key,
@@ -173,13 +177,22 @@ impl uploader::Host for HostState {
         &mut self,
         key: String,
         expires_in_secs: u32,
-        _opts: uploader::PutOptions,
-    ) -> wasmtime::Result<Result<String, WitError>> {
+        opts: uploader::PutOptions,
+    ) -> wasmtime::Result<Result<uploader::PresignedRequest, WitError>> {
         if let Some(error) = lock(&self.uploader.failure).clone() {
             return Ok(Err(error));
         }
-        Ok(Ok(format!(
-            "https://fake-uploader.invalid/{key}?expires={expires_in_secs}"
-        )))
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(Ok(uploader::PresignedRequest {
+            url: format!("https://fake-uploader.invalid/{key}?expires={expires_in_secs}"),
+            method: "PUT".into(),
+            expires_at: now + u64::from(expires_in_secs),
+            headers: opts
+                .content_type
+                .map(|ct| vec![("content-type".to_owned(), ct)])
+                .unwrap_or_default(),
+        }))
     }
 }

@@ -15,7 +15,9 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use crate::bindings;
 use crate::config::ConfigValues;
 use crate::fakes::{FakeCounter, FakeUploader};
-use crate::kv::{FakeKv, KvBackend};
+use crate::fastedge::FastEdge;
+use crate::kv::{FakeKv, KvBackend, MultiPopKv, Pop};
+use crate::limits::{GuestLimits, PeakMemory};
 use crate::outbound::OutboundHttp;
 use crate::state::HostState;
 
@@ -69,6 +71,7 @@ pub fn linker() -> anyhow::Result<Linker<HostState>> {
     use bindings::entry::edgeplug::worker::{counter, uploader};
     counter::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
     uploader::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    crate::fastedge::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 
@@ -84,6 +87,11 @@ pub struct HostContext {
     counter: FakeCounter,
     uploader: FakeUploader,
     inherit_stdio: bool,
+    pop: Pop,
+    pops: Option<MultiPopKv>,
+    fastedge: FastEdge,
+    max_memory_bytes: Option<usize>,
+    peak_memory: Arc<PeakMemory>,
 }
 
 impl std::fmt::Debug for HostContext {
@@ -110,6 +118,11 @@ impl HostContext {
             counter: FakeCounter::default(),
             uploader: FakeUploader::default(),
             inherit_stdio: true,
+            pop: Pop::default(),
+            pops: None,
+            fastedge: FastEdge::new(),
+            max_memory_bytes: None,
+            peak_memory: Default::default(),
         }
     }
 
@@ -117,6 +130,7 @@ impl HostContext {
     pub fn with_kv(mut self, kv: Arc<dyn KvBackend>) -> Self {
         self.kv = kv;
         self.fake_kv = None;
+        self.pops = None;
         self
     }
 
@@ -125,6 +139,7 @@ impl HostContext {
     pub fn with_fake_kv(mut self, kv: FakeKv) -> Self {
         self.kv = Arc::new(kv.clone());
         self.fake_kv = Some(kv);
+        self.pops = None;
         self
     }
 
@@ -132,6 +147,55 @@ impl HostContext {
     pub fn with_inherited_stdio(mut self, inherit: bool) -> Self {
         self.inherit_stdio = inherit;
         self
+    }
+
+    /// Caps each guest linear memory at `bytes`: growth past it fails, the
+    /// guest traps, and the host keeps serving.
+    pub fn with_memory_limit(mut self, bytes: usize) -> Self {
+        self.max_memory_bytes = Some(bytes);
+        self
+    }
+
+    /// The most linear memory guests have used so far.
+    pub fn peak_memory(&self) -> &PeakMemory {
+        &self.peak_memory
+    }
+
+    /// Uses `pops` as the `wasi:keyvalue` store, seen from this context's
+    /// PoP (see [`HostContext::at_pop`]).
+    pub fn with_pops(mut self, pops: MultiPopKv) -> Self {
+        self.kv = Arc::new(pops.at(self.pop.clone()));
+        self.fake_kv = None;
+        self.pops = Some(pops);
+        self
+    }
+
+    /// Uses `fastedge` as the fake FastEdge platform behind `gcore:fastedge/*`.
+    pub fn with_fastedge(mut self, fastedge: FastEdge) -> Self {
+        self.fastedge = fastedge;
+        self
+    }
+
+    /// The same context, for requests that land on `pop`: the FastEdge fakes
+    /// (and a [`MultiPopKv`] set with [`HostContext::with_pops`]) answer as
+    /// that PoP. Everything else stays shared.
+    pub fn at_pop(&self, pop: Pop) -> Self {
+        let mut context = self.clone();
+        if let Some(pops) = &self.pops {
+            context.kv = Arc::new(pops.at(pop.clone()));
+        }
+        context.pop = pop;
+        context
+    }
+
+    /// The PoP requests land on.
+    pub fn pop(&self) -> &Pop {
+        &self.pop
+    }
+
+    /// The fake FastEdge platform behind `gcore:fastedge/*`.
+    pub fn fastedge(&self) -> &FastEdge {
+        &self.fastedge
     }
 
     /// The fake KV in use, if the store is one.
@@ -203,7 +267,12 @@ impl HostContext {
             config: self.config(),
             counter: self.counter.clone(),
             uploader: self.uploader.clone(),
+            pop: self.pop.clone(),
+            fastedge: self.fastedge.clone(),
+            limits: GuestLimits::new(self.max_memory_bytes, Arc::clone(&self.peak_memory)),
         };
-        Store::new(engine(), state)
+        let mut store = Store::new(engine(), state);
+        store.limiter(|state| &mut state.limits);
+        store
     }
 }

@@ -60,11 +60,12 @@ impl OutboundHttp {
     }
 
     /// Sends requests for `authority` (`host:port`, or `host` for any port)
-    /// to `handler`.
+    /// to `handler`, replacing any handler routed there before.
     pub fn route(&self, authority: impl Into<String>, handler: Arc<dyn OutboundHandler>) -> &Self {
-        lock(&self.routes)
-            .by_authority
-            .push((authority.into(), handler));
+        let authority = authority.into();
+        let mut routes = lock(&self.routes);
+        routes.by_authority.retain(|(name, _)| *name != authority);
+        routes.by_authority.push((authority, handler));
         self
     }
 

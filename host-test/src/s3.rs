@@ -66,6 +66,20 @@ impl LocalS3 {
         })
     }
 
+    /// A store rooted at `root` that checks no signature at all: only for
+    /// measuring the store itself (`cargo xtask bench` compares uploads
+    /// through the worker against writes straight into this).
+    pub fn without_auth(root: impl AsRef<Path>) -> anyhow::Result<Self> {
+        let root = root.as_ref();
+        std::fs::create_dir_all(root)?;
+        let fs = s3s_fs::FileSystem::new(root)
+            .map_err(|e| anyhow::anyhow!("cannot open S3 data folder {}: {e:?}", root.display()))?;
+        Ok(Self {
+            service: S3ServiceBuilder::new(fs).build(),
+            root: root.canonicalize()?,
+        })
+    }
+
     /// The folder objects are stored in.
     pub fn root(&self) -> &Path {
         &self.root
@@ -85,6 +99,23 @@ impl LocalS3 {
     /// Reads an object straight from disk; `None` if it does not exist.
     pub fn read_object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
         std::fs::read(self.object_path(bucket, key)).ok()
+    }
+
+    /// The ids of multipart uploads that were created and neither completed
+    /// nor aborted: what `ListMultipartUploads` would list (s3s-fs keeps one
+    /// `.upload-{id}.json` file per open upload).
+    pub fn open_multipart_uploads(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                let id = name.strip_prefix(".upload-")?.strip_suffix(".json")?;
+                Some(id.to_owned())
+            })
+            .collect()
     }
 
     /// The `s3s` service, to mount elsewhere.

@@ -8,7 +8,9 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::config::ConfigValues;
 use crate::fakes::{FakeCounter, FakeUploader};
-use crate::kv::KvBackend;
+use crate::fastedge::FastEdge;
+use crate::kv::{KvBackend, Pop};
+use crate::limits::GuestLimits;
 use crate::outbound::OutboundHttp;
 
 /// What one instance sees of the host: WASI, wasi-http with the host's
@@ -23,6 +25,11 @@ pub struct HostState {
     pub(crate) config: ConfigValues,
     pub(crate) counter: FakeCounter,
     pub(crate) uploader: FakeUploader,
+    /// The PoP this instance's request landed on.
+    pub(crate) pop: Pop,
+    /// The fake FastEdge platform behind `gcore:fastedge/*`.
+    pub(crate) fastedge: FastEdge,
+    pub(crate) limits: GuestLimits,
 }
 
 impl WasiView for HostState {

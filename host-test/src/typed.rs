@@ -7,7 +7,9 @@ use wasmtime_wasi::p2::{DynInputStream, InputStream};
 use crate::bindings::WitError;
 use crate::bindings::counter::CounterComponentPre;
 use crate::bindings::uploader::UploaderComponentPre;
-use crate::bindings::uploader::exports::edgeplug::worker::uploader::{ObjectInfo, PutOptions};
+use crate::bindings::uploader::exports::edgeplug::worker::uploader::{
+    ObjectInfo, PresignedRequest, PutOptions,
+};
 use crate::host::{HostContext, linker};
 
 /// The `edgeplug:worker/counter` export of a component; every call runs in
@@ -109,7 +111,7 @@ impl UploaderClient {
         key: &str,
         expires_in_secs: u32,
         opts: PutOptions,
-    ) -> anyhow::Result<Result<String, WitError>> {
+    ) -> anyhow::Result<Result<PresignedRequest, WitError>> {
         let mut store = self.context.new_store();
         let instance = self.pre.instantiate_async(&mut store).await?;
         Ok(instance

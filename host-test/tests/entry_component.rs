@@ -168,12 +168,26 @@ async fn upload_limits_are_checked_before_the_body() -> anyhow::Result<()> {
     assert_eq!(error_code(&response), "too_large");
     assert_eq!(response.json()?["error"]["limit"], 10);
 
-    // No Content-Length (a chunked body): refused until multipart exists.
+    // No Content-Length (a chunked body): the uploader gets the limit as
+    // max-length and enforces it mid-stream.
     let request =
-        http::Request::put("http://localhost/objects/chunked.bin").body(PatternBody::new(5))?;
+        http::Request::put("http://localhost/objects/chunked.bin").body(PatternBody::new(11))?;
     let response = entry.send(request).await?;
-    assert_eq!(response.status, 411, "{}", response.text());
+    assert_eq!(response.status, 413, "{}", response.text());
+    assert_eq!(response.json()?["error"]["limit"], 10);
     assert!(entry.context().fake_uploader().keys().is_empty());
+
+    // Within the limit, a chunked body streams through with no length.
+    let request =
+        http::Request::put("http://localhost/objects/chunked.bin").body(PatternBody::new(7))?;
+    let response = entry.send(request).await?;
+    assert_eq!(response.status, 201, "{}", response.text());
+    let object = entry
+        .context()
+        .fake_uploader()
+        .object("chunked.bin")
+        .expect("received");
+    assert_eq!((object.body.len(), object.content_length), (7, None));
 
     entry.context().set_config("max-upload-bytes", "lots");
     let response = entry

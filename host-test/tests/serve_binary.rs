@@ -33,7 +33,9 @@ fn start(data: &std::path::Path) -> anyhow::Result<Server> {
         .arg("--component")
         .arg(worker)
         .arg("--s3-data")
-        .arg(data)
+        .arg(data.join("s3"))
+        .arg("--kv")
+        .arg(data.join("kv.redb"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
@@ -127,9 +129,25 @@ fn serve_counts_page_views_and_stores_uploads() -> anyhow::Result<()> {
     let file: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let (status, body) = exchange(&server.addr, "PUT", "/objects/a/b.txt", &file)?;
     assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
-    let stored = std::fs::read(data.path().join("uploads/a/b.txt"))?;
+    let stored = std::fs::read(data.path().join("s3/uploads/a/b.txt"))?;
     assert!(stored == file, "the stored object is byte-identical");
     let (status, _) = exchange(&server.addr, "GET", "/nowhere", b"")?;
     assert_eq!(status, 404);
+    Ok(())
+}
+
+#[test]
+fn counts_survive_a_restart_with_the_default_store() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    {
+        let server = start(data.path())?;
+        for n in 1..=2 {
+            let (_, body) = exchange(&server.addr, "GET", "/", b"")?;
+            assert_eq!(String::from_utf8(body)?, format!("Page views: {n}"));
+        }
+    } // dropping the server kills the process
+    let server = start(data.path())?;
+    let (_, body) = exchange(&server.addr, "GET", "/", b"")?;
+    assert_eq!(String::from_utf8(body)?, "Page views: 3");
     Ok(())
 }

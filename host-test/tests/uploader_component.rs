@@ -19,6 +19,15 @@ fn sized(len: u64) -> UploadOptions {
     UploadOptions {
         content_type: Some("application/octet-stream".into()),
         content_length: Some(len),
+        max_length: None,
+    }
+}
+
+fn chunked(max: Option<u64>) -> UploadOptions {
+    UploadOptions {
+        content_type: Some("application/octet-stream".into()),
+        content_length: None,
+        max_length: max,
     }
 }
 
@@ -186,10 +195,23 @@ async fn a_body_shorter_than_announced_is_refused() -> anyhow::Result<()> {
 #[tokio::test]
 async fn presigned_urls_carry_no_secret_and_bind_the_key() -> anyhow::Result<()> {
     let (uploader, _context, _s3) = uploader();
-    let url = uploader
+    let presigned = uploader
         .presign_put("uploads/photo.jpg", 600, sized(10))
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(presigned.method, "PUT");
+    assert_eq!(
+        presigned.headers,
+        [(
+            "content-type".to_owned(),
+            "application/octet-stream".to_owned()
+        )]
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    assert!(presigned.expires_at.abs_diff(now + 600) <= 5);
+    let url = presigned.url;
     assert!(
         url.starts_with("http://s3.test:9000/uploads/uploads/photo.jpg?"),
         "{url}"
@@ -203,5 +225,218 @@ async fn presigned_urls_carry_no_secret_and_bind_the_key() -> anyhow::Result<()>
             Err(WitError::InvalidInput(_))
         ));
     }
+    Ok(())
+}
+
+const MIB: u64 = 1024 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_body_goes_multipart() -> anyhow::Result<()> {
+    let (uploader, context, s3) = uploader();
+    let len = 20 * MIB + 12345;
+    let info = uploader
+        .put("mp/chunked.bin", PatternStream::new(len), chunked(None))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(info.size, len);
+    assert!(info.etag.ends_with("-3"), "{}", info.etag);
+    let checksum = info.checksum_sha256.clone().unwrap();
+    assert!(checksum.ends_with("-3"), "{checksum}");
+    let stored = s3.object("mp/chunked.bin").expect("stored");
+    assert_eq!(sha256_hex(&stored), pattern_sha256(len));
+    let methods: Vec<String> = context
+        .outbound()
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.uri))
+        .collect();
+    eprintln!("{methods:#?}");
+    assert_eq!(methods.len(), 5);
+    assert!(s3.s3.open_multipart_uploads().is_empty());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn known_large_body_goes_multipart() -> anyhow::Result<()> {
+    let (uploader, context, s3) = uploader();
+    let len = 17 * MIB;
+    let info = uploader
+        .put("mp/known.bin", PatternStream::new(len), sized(len))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    eprintln!("{info:?}");
+    assert_eq!(info.size, len);
+    assert_eq!(
+        sha256_hex(&s3.object("mp/known.bin").unwrap()),
+        pattern_sha256(len)
+    );
+    assert_eq!(context.outbound().requests().len(), 5);
+    Ok(())
+}
+
+#[tokio::test]
+async fn small_put_has_checksum() -> anyhow::Result<()> {
+    let (uploader, _context, _s3) = uploader();
+    let info = uploader
+        .put("c.txt", MemoryInputPipe::new(&b"hello"[..]), sized(5))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(
+        info.checksum_sha256.as_deref(),
+        Some("LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn empty_chunked_is_a_put() -> anyhow::Result<()> {
+    let (uploader, context, s3) = uploader();
+    let info = uploader
+        .put("empty", MemoryInputPipe::new(&b""[..]), chunked(None))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(info.size, 0);
+    assert_eq!(s3.object("empty"), Some(Vec::new()));
+    assert_eq!(context.outbound().requests().len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn small_chunked() -> anyhow::Result<()> {
+    let (uploader, _context, s3) = uploader();
+    uploader
+        .put("small", MemoryInputPipe::new(&b"abc"[..]), chunked(None))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(s3.object("small"), Some(b"abc".to_vec()));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_length_mid_stream_aborts() -> anyhow::Result<()> {
+    let (uploader, context, s3) = uploader();
+    let result = uploader
+        .put(
+            "mp/big.bin",
+            PatternStream::new(30 * MIB),
+            chunked(Some(12 * MIB)),
+        )
+        .await?;
+    assert!(
+        matches!(result, Err(WitError::TooLarge(l)) if l == 12 * MIB),
+        "{result:?}"
+    );
+    assert_eq!(s3.object("mp/big.bin"), None);
+    assert!(s3.s3.open_multipart_uploads().is_empty());
+    let methods: Vec<String> = context
+        .outbound()
+        .requests()
+        .iter()
+        .map(|r| r.method.to_string())
+        .collect();
+    assert_eq!(methods, ["POST", "PUT", "DELETE"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn key_prefix() -> anyhow::Result<()> {
+    let (uploader, context, s3) = uploader();
+    context.set_config("s3-key-prefix", "tenant-a/");
+    let info = uploader
+        .put("x.txt", MemoryInputPipe::new(&b"hi"[..]), sized(2))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(info.key, "tenant-a/x.txt");
+    assert_eq!(s3.object("tenant-a/x.txt"), Some(b"hi".to_vec()));
+    Ok(())
+}
+
+fn faulty() -> (UploaderClient, HostContext, S3Fixture, host_test::FaultyS3) {
+    let (context, s3) = common::context_with_s3();
+    let faulty = host_test::FaultyS3::new(std::sync::Arc::new(s3.s3.clone()));
+    context
+        .outbound()
+        .route(common::S3_AUTHORITY, std::sync::Arc::new(faulty.clone()));
+    let client =
+        UploaderClient::new(&common::component("uploader"), context.clone()).expect("links");
+    (client, context, s3, faulty)
+}
+
+use host_test::{Fault, Matcher};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_heal_transient_faults() -> anyhow::Result<()> {
+    let (uploader, _context, s3, faulty) = faulty();
+    faulty.inject(Matcher::Part(1), Fault::slow_down(), 2);
+    faulty.inject(Matcher::Part(2), Fault::DropMidBody { after: 100_000 }, 1);
+    faulty.inject(Matcher::Part(3), Fault::CorruptByte { at: 5 }, 1);
+    faulty.inject(Matcher::Complete, Fault::internal_error(), 1);
+    let len = 20 * MIB;
+    let info = uploader
+        .put("heal.bin", PatternStream::new(len), chunked(None))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(faulty.fired().len(), 5);
+    assert_eq!(info.size, len);
+    assert_eq!(
+        sha256_hex(&s3.object("heal.bin").unwrap()),
+        pattern_sha256(len)
+    );
+    assert!(s3.s3.open_multipart_uploads().is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn single_put_corruption_is_retried() -> anyhow::Result<()> {
+    let (uploader, _context, s3, faulty) = faulty();
+    faulty.inject(Matcher::SinglePut, Fault::CorruptByte { at: 3 }, 1);
+    let info = uploader
+        .put(
+            "c.bin",
+            MemoryInputPipe::new(&b"hello world"[..]),
+            sized(11),
+        )
+        .await?;
+    assert!(info.is_ok(), "{info:?}");
+    assert_eq!(faulty.fired().len(), 1);
+    assert_eq!(s3.object("c.bin"), Some(b"hello world".to_vec()));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_failure_aborts() -> anyhow::Result<()> {
+    let (uploader, context, s3, faulty) = faulty();
+    context.set_config("s3-retry-base-ms", "1");
+    faulty.always(Matcher::Part(2), Fault::internal_error());
+    let result = uploader
+        .put("fail.bin", PatternStream::new(20 * MIB), sized(20 * MIB))
+        .await?;
+    eprintln!("{result:?}");
+    assert!(matches!(result, Err(WitError::Upstream(ref e)) if e.status == 500));
+    let methods: Vec<String> = context
+        .outbound()
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.uri.query().unwrap_or("")))
+        .collect();
+    eprintln!("{methods:#?}");
+    assert_eq!(s3.object("fail.bin"), None);
+    assert!(s3.s3.open_multipart_uploads().is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn unreachable_is_retried_then_unavailable() -> anyhow::Result<()> {
+    let (uploader, context, _s3) = uploader();
+    context.set_config("s3-endpoint", "http://nowhere.test:9000");
+    let result = uploader
+        .put("k", MemoryInputPipe::new(&b"x"[..]), sized(1))
+        .await?;
+    assert_eq!(
+        context.outbound().requests().len(),
+        1,
+        "an unknown host is not retried"
+    );
+    assert!(matches!(result, Err(WitError::Unavailable(_))));
     Ok(())
 }

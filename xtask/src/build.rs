@@ -9,6 +9,9 @@ use crate::{compose, inspect, workspace};
 /// The guest crates, in the order they are reported.
 pub const COMPONENTS: [&str; 3] = ["counter", "uploader", "entry"];
 
+/// The FastEdge adapter crates (built like the components).
+pub const ADAPTERS: [&str; 2] = ["fastedge-kv", "fastedge-config"];
+
 /// The cargo profile components are built with (small and fast; see the
 /// workspace `Cargo.toml`).
 const PROFILE: &str = "component";
@@ -25,7 +28,7 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     workspace::ensure_wasm_target()?;
     let mut cargo = workspace::cargo(root);
     cargo.args(["build", "--target", "wasm32-wasip2", "--profile", PROFILE]);
-    for name in COMPONENTS {
+    for name in COMPONENTS.into_iter().chain(ADAPTERS) {
         cargo.args(["-p", name]);
     }
     workspace::run(&mut cargo)?;
@@ -36,8 +39,9 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     let out = workspace::output_dir(root);
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut written = Vec::new();
-    for name in COMPONENTS {
-        let from = built.join(format!("{name}.wasm"));
+    for name in COMPONENTS.into_iter().chain(ADAPTERS) {
+        // Cargo names the artifact after the crate, with `_` for `-`.
+        let from = built.join(format!("{}.wasm", name.replace('-', "_")));
         let to = out.join(format!("{name}.wasm"));
         std::fs::copy(&from, &to)
             .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
@@ -65,10 +69,92 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     })?;
     written.push(worker.clone());
 
+    written.push(fastedge_worker(root, &out, &bytes)?);
+
     println!("xtask: built and validated");
     for path in &written {
         let size = std::fs::metadata(path)?.len();
         println!("  {:>10} bytes  {}", size, path.display());
     }
     Ok(Outputs { worker })
+}
+
+/// Composes `worker-fastedge.wasm` from the components and the adapters in
+/// `out`, validates it and checks that FastEdge can link it. `portable` (the
+/// portable worker) must fail that check: proof that the check still bites.
+fn fastedge_worker(root: &Path, out: &Path, portable: &[u8]) -> anyhow::Result<PathBuf> {
+    let worker = out.join("worker-fastedge.wasm");
+    let bytes = compose::compose(
+        &root.join("compose/worker-fastedge.wac"),
+        &fastedge_packages(out),
+    )?;
+    std::fs::write(&worker, &bytes)
+        .with_context(|| format!("cannot write {}", worker.display()))?;
+    inspect::validate(&worker)?;
+    inspect::check_fastedge_world(&inspect::world_of(&bytes)?)
+        .with_context(|| format!("{} cannot run on FastEdge", worker.display()))?;
+    if inspect::check_fastedge_world(&inspect::world_of(portable)?).is_ok() {
+        anyhow::bail!(
+            "the FastEdge import check accepted the portable worker, which imports wasi:keyvalue: the check is broken"
+        );
+    }
+    Ok(worker)
+}
+
+/// The packages `compose/worker-fastedge.wac` names, from `out`.
+fn fastedge_packages(out: &Path) -> [(&'static str, PathBuf); 5] {
+    [
+        ("edgeplug:counter", out.join("counter.wasm")),
+        ("edgeplug:uploader", out.join("uploader.wasm")),
+        ("edgeplug:entry", out.join("entry.wasm")),
+        ("edgeplug:fastedge-kv", out.join("fastedge-kv.wasm")),
+        ("edgeplug:fastedge-config", out.join("fastedge-config.wasm")),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace;
+
+    /// The FastEdge composition with the kv adapter left unwired: the
+    /// counter's `wasi:keyvalue` imports survive, and the check must refuse
+    /// the result, naming them. Needs `cargo xtask build` first (as
+    /// `cargo xtask test` does).
+    #[test]
+    fn a_fastedge_worker_without_the_kv_adapter_is_refused_by_name() {
+        let root = workspace::root().expect("the workspace");
+        let out = workspace::output_dir(&root);
+        let source = std::fs::read_to_string(root.join("compose/worker-fastedge.wac"))
+            .expect("compose/worker-fastedge.wac");
+        let unwired: Vec<&str> = source
+            .lines()
+            .filter(|line| !line.contains("kv[\"wasi:keyvalue/"))
+            .collect();
+        let unwired = unwired.join("\n");
+        assert_ne!(unwired, source, "the kv wiring was found and removed");
+        let bytes = compose::compose_source(&unwired, &fastedge_packages(&out))
+            .unwrap_or_else(|e| panic!("composes (run `cargo xtask build` first): {e:#}"));
+        let world = inspect::world_of(&bytes).expect("a component");
+        let error = inspect::check_fastedge_world(&world)
+            .expect_err("the check refuses a wasi:keyvalue import")
+            .to_string();
+        assert!(
+            error.contains("`wasi:keyvalue/store@0.2.0-draft`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_fastedge_worker_as_composed_passes() {
+        let root = workspace::root().expect("the workspace");
+        let out = workspace::output_dir(&root);
+        let bytes = compose::compose(
+            &root.join("compose/worker-fastedge.wac"),
+            &fastedge_packages(&out),
+        )
+        .unwrap_or_else(|e| panic!("composes (run `cargo xtask build` first): {e:#}"));
+        inspect::check_fastedge_world(&inspect::world_of(&bytes).expect("a component"))
+            .unwrap_or_else(|e| panic!("{e:#}"));
+    }
 }

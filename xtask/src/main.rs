@@ -1,4 +1,4 @@
-//! `cargo xtask`: build, compose, validate, test and serve edgeplug.
+//! `cargo xtask`: build, compose, validate, test, serve and bench edgeplug.
 //!
 //! Every command does its own set-up (the wasm target, the builds it needs),
 //! so that on a fresh machine `cargo xtask serve` and `cargo xtask test` are
@@ -7,6 +7,7 @@
 mod build;
 mod compose;
 mod inspect;
+mod redis;
 mod workspace;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +31,14 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Build, then print benchmark figures (sizes, compile time, per-request
+    /// time, upload throughput against a direct write, guest peak memory)
+    /// and write them to target/edgeplug/bench.json.
+    Bench {
+        /// Extra arguments for `edgeplug-bench` (try `-- --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Build, then serve the portable worker on 127.0.0.1:8080 with a KV
     /// store and a local S3-compatible store on 127.0.0.1:9000.
     Serve {
@@ -48,7 +57,9 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Test { args } => {
             build::all(&root)?;
+            let redis = redis::start()?;
             let mut cargo = workspace::cargo(&root);
+            cargo.env("EDGEPLUG_REDIS_URL", &redis.url);
             cargo.args(["test", "--workspace", "--exclude", "xtask"]);
             if !args.is_empty() {
                 cargo.arg("--").args(args);
@@ -57,6 +68,27 @@ fn main() -> anyhow::Result<()> {
             // The xtask's own tests last: they include the check that a bad
             // composition is refused.
             workspace::run(workspace::cargo(&root).args(["test", "-p", "xtask"]))?;
+        }
+        Command::Bench { args } => {
+            build::all(&root)?;
+            let out = workspace::output_dir(&root);
+            let mut cargo = workspace::cargo(&root);
+            cargo
+                .args([
+                    "run",
+                    "--quiet",
+                    "-p",
+                    "host-test",
+                    "--bin",
+                    "edgeplug-bench",
+                    "--",
+                ])
+                .arg("--wasm-dir")
+                .arg(&out)
+                .arg("--json")
+                .arg(out.join("bench.json"))
+                .args(args);
+            workspace::run(&mut cargo)?;
         }
         Command::Serve { args } => {
             let outputs = build::all(&root)?;

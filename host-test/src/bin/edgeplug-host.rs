@@ -4,9 +4,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use host_test::kv::{KvBackend, MemoryKv, RedbKv, RedisKv};
 use host_test::{ConfigValues, HostContext, HttpWorker, LocalS3, S3Credentials, load_component};
 
 #[derive(Parser)]
@@ -33,6 +35,11 @@ struct ServeArgs {
     /// Where the local S3-compatible store listens.
     #[arg(long, default_value = "127.0.0.1:9000")]
     s3_listen: SocketAddr,
+    /// The KV store: `memory`, a redb file path (the default, so counts
+    /// survive restarts), or `redis://host:port` to share one store between
+    /// several hosts.
+    #[arg(long, default_value = ".edgeplug-data/kv.redb")]
+    kv: String,
     /// The folder the local store keeps objects in.
     #[arg(long, default_value = ".edgeplug-data/s3")]
     s3_data: PathBuf,
@@ -56,6 +63,16 @@ fn random_secret() -> anyhow::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+async fn open_kv(spec: &str) -> anyhow::Result<Arc<dyn KvBackend>> {
+    Ok(match spec {
+        "memory" => Arc::new(MemoryKv::new()),
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            Arc::new(RedisKv::connect(url, "edgeplug:").await?)
+        }
+        path => Arc::new(RedbKv::open(path)?),
+    })
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let credentials = S3Credentials {
         access_key_id: args.s3_access_key_id.clone(),
@@ -68,7 +85,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     s3.create_bucket(&args.bucket)?;
     let s3_addr = s3.spawn_server(args.s3_listen).await?;
 
-    let context = HostContext::new();
+    let context = HostContext::new().with_kv(open_kv(&args.kv).await?);
     context.outbound().allow_network(true);
     let mut config = ConfigValues::new()
         .with("s3-endpoint", format!("http://{s3_addr}"))
@@ -90,6 +107,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
 
     println!("edgeplug worker   http://{addr}/");
+    let kv_shown = if args.kv.starts_with("redis") {
+        "redis"
+    } else {
+        args.kv.as_str()
+    };
+    println!("KV store          {kv_shown}");
     println!(
         "local S3 store    http://{s3_addr}/ (bucket `{}`, data in {})",
         args.bucket,

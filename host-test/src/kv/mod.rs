@@ -8,10 +8,17 @@ mod backend;
 mod fake;
 mod host_impl;
 mod memory;
+mod pops;
+mod redb_store;
+mod redis_store;
 
 pub use backend::{KeyPage, KvBackend, KvError};
 pub use fake::{FakeKv, KvCall, KvOp};
 pub use memory::MemoryKv;
+pub use pops::{DEFAULT_PROPAGATION, MultiPopKv, Pop, PopKv, SimClock};
+pub(crate) use pops::{History, Write, lock};
+pub use redb_store::RedbKv;
+pub use redis_store::RedisKv;
 
 /// The host's representation of an open `wasi:keyvalue/store.bucket`.
 #[derive(Debug, Clone)]

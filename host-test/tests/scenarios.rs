@@ -1,0 +1,365 @@
+//! One list of HTTP scenarios, run against both composed flavors: the
+//! portable `worker.wasm` (over the host's `wasi:keyvalue` and `wasi:config`)
+//! and `worker-fastedge.wasm` (the same three components, with the FastEdge
+//! adapters, over the host's `gcore:fastedge/*` fakes).
+//!
+//! Each scenario is written once against [`Harness`], which hides the only
+//! differences: where config is set (config values, or FastEdge env vars and
+//! secrets) and where counters are stored (a `wasi:keyvalue` bucket, or the
+//! PoP's `cache-sync` under `{bucket}/`).
+
+mod common;
+
+use bytes::Bytes;
+use common::{S3Fixture, SECRET};
+use host_test::kv::{KvError, KvOp};
+use host_test::{ConfigValues, FastEdgeOp, HostContext, HttpWorker, Response};
+use http_body_util::BodyExt as _;
+
+/// Which composed worker a scenario runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    Portable,
+    FastEdge,
+}
+
+/// A worker of one flavor with a local S3 store and every uploader setting.
+struct Harness {
+    flavor: Flavor,
+    worker: HttpWorker,
+    s3: S3Fixture,
+}
+
+impl Harness {
+    fn new(flavor: Flavor) -> Self {
+        let (context, s3) = common::context_with_s3();
+        let name = match flavor {
+            Flavor::Portable => "worker",
+            Flavor::FastEdge => {
+                // Move every setting to where FastEdge keeps it, and leave no
+                // wasi:config value behind that could mask a mistake.
+                for (key, value) in context.config().iter() {
+                    context.fastedge().set_app_config(key, value);
+                }
+                context.replace_config(ConfigValues::new());
+                "worker-fastedge"
+            }
+        };
+        let worker = HttpWorker::new(&common::component(name), context)
+            .unwrap_or_else(|e| panic!("{name} links: {e:#}"));
+        Self { flavor, worker, s3 }
+    }
+
+    fn context(&self) -> &HostContext {
+        self.worker.context()
+    }
+
+    fn set_config(&self, key: &str, value: &str) {
+        match self.flavor {
+            Flavor::Portable => self.context().set_config(key, value),
+            Flavor::FastEdge => self.context().fastedge().set_app_config(key, value),
+        }
+    }
+
+    fn remove_config(&self, key: &str) {
+        match self.flavor {
+            Flavor::Portable => self.context().remove_config(key),
+            Flavor::FastEdge => self.context().fastedge().remove_app_config(key),
+        }
+    }
+
+    /// The stored value of the key `key` of the counters' bucket (`default`).
+    async fn stored(&self, key: &str) -> Option<Vec<u8>> {
+        match self.flavor {
+            Flavor::Portable => {
+                let kv = self.context().fake_kv().expect("a fake KV");
+                kv.backend().get("default", key).await.expect("readable")
+            }
+            Flavor::FastEdge => {
+                let context = self.context();
+                context
+                    .fastedge()
+                    .cache_value(context.pop(), &format!("default/{key}"))
+            }
+        }
+    }
+
+    /// How many atomic increments reached the store.
+    fn increments(&self) -> usize {
+        match self.flavor {
+            Flavor::Portable => self
+                .context()
+                .fake_kv()
+                .expect("a fake KV")
+                .count(KvOp::Increment),
+            Flavor::FastEdge => self.context().fastedge().count(FastEdgeOp::CacheIncr),
+        }
+    }
+
+    /// Makes every KV call fail (`true`) or succeed again (`false`).
+    fn break_kv(&self, broken: bool) {
+        match (self.flavor, broken) {
+            (Flavor::Portable, true) => self
+                .context()
+                .fake_kv()
+                .expect("a fake KV")
+                .fail_always(None, KvError::Other("connection reset".into())),
+            (Flavor::Portable, false) => {
+                self.context().fake_kv().expect("a fake KV").clear_faults()
+            }
+            (Flavor::FastEdge, true) => self
+                .context()
+                .fastedge()
+                .fail_cache(host_test::fastedge::CacheError::Internal),
+            (Flavor::FastEdge, false) => self.context().fastedge().clear_cache_fault(),
+        }
+    }
+}
+
+fn assert_json_error(response: &Response, status: u16, code: &str) {
+    assert_eq!(
+        response.status.as_u16(),
+        status,
+        "body: {}",
+        response.text()
+    );
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    let json = response.json().unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(json["error"]["code"], code, "{json}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "a message explains the error: {json}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The scenarios.
+// ---------------------------------------------------------------------------
+
+async fn page_views_count_up_in_ascii_decimal(h: &Harness) -> anyhow::Result<()> {
+    for n in 1..=3 {
+        let response = h.worker.get("/").await?;
+        assert_eq!(response.status, 200);
+        assert_eq!(response.text(), format!("Page views: {n}"));
+    }
+    assert_eq!(h.stored("page_views").await.as_deref(), Some(&b"3"[..]));
+    assert_eq!(h.increments(), 3, "atomic increments only");
+    Ok(())
+}
+
+async fn counters_read_and_add(h: &Harness) -> anyhow::Result<()> {
+    let response = h
+        .worker
+        .request("POST", "/counters/signups?by=7", Bytes::new())
+        .await?;
+    assert_eq!(
+        response.json()?,
+        serde_json::json!({"name": "signups", "value": 7})
+    );
+    let response = h.worker.get("/counters/signups").await?;
+    assert_eq!(
+        response.json()?,
+        serde_json::json!({"name": "signups", "value": 7})
+    );
+    assert_eq!(h.worker.get("/counters/unknown").await?.json()?["value"], 0);
+    Ok(())
+}
+
+async fn the_counter_prefix_setting_applies(h: &Harness) -> anyhow::Result<()> {
+    h.set_config("counter-prefix", "site1:");
+    h.worker
+        .request("POST", "/counters/likes?by=2", Bytes::new())
+        .await?;
+    assert_eq!(h.stored("site1:likes").await.as_deref(), Some(&b"2"[..]));
+    assert_eq!(h.stored("likes").await, None);
+    Ok(())
+}
+
+async fn concurrent_increments_never_lose_a_count(h: &Harness) -> anyhow::Result<()> {
+    let requests = (0..16).map(|_| {
+        let worker = h.worker.clone();
+        tokio::spawn(async move { worker.request("POST", "/counters/hits", Bytes::new()).await })
+    });
+    for request in futures::future::join_all(requests).await {
+        assert_eq!(request??.status, 200);
+    }
+    assert_eq!(h.worker.get("/counters/hits").await?.json()?["value"], 16);
+    Ok(())
+}
+
+async fn an_upload_lands_byte_identical_in_the_store(h: &Harness) -> anyhow::Result<()> {
+    let body = Bytes::from_static(b"The quick brown fox jumps over the lazy dog.\n");
+    let response = h
+        .worker
+        .request("PUT", "/objects/a/b.txt", body.clone())
+        .await?;
+    assert_eq!(response.status, 201, "{}", response.text());
+    let json = response.json()?;
+    assert_eq!(json["key"], "a/b.txt");
+    assert_eq!(json["size"], body.len());
+    assert_eq!(h.s3.object("a/b.txt").as_deref(), Some(&body[..]));
+    Ok(())
+}
+
+async fn bad_input_gets_a_clear_json_error(h: &Harness) -> anyhow::Result<()> {
+    let long_name = format!("/counters/{}", "n".repeat(129));
+    let cases: &[(&str, &str, u16, &str)] = &[
+        ("GET", "/no/such/route", 404, "not_found"),
+        ("DELETE", "/", 405, "method_not_allowed"),
+        ("POST", "/counters/x?by=abc", 400, "invalid_input"),
+        ("POST", "/counters/x?by=-1", 400, "invalid_input"),
+        ("GET", "/counters/bad%20name", 400, "invalid_input"),
+        ("GET", long_name.as_str(), 400, "invalid_input"),
+        ("PUT", "/objects/a/../b.txt", 400, "invalid_input"),
+        ("PUT", "/objects/nl%0Achar", 400, "invalid_input"),
+    ];
+    for (method, path, status, code) in cases {
+        let response = h
+            .worker
+            .request(method, path, Bytes::from_static(b"x"))
+            .await
+            .map_err(|e| anyhow::anyhow!("{method} {path}: {e:#}"))?;
+        assert_json_error(&response, *status, code);
+    }
+    Ok(())
+}
+
+async fn missing_uploader_config_is_a_500_naming_the_key(h: &Harness) -> anyhow::Result<()> {
+    h.remove_config("s3-bucket");
+    let response = h
+        .worker
+        .request("PUT", "/objects/x.txt", Bytes::from_static(b"x"))
+        .await?;
+    assert_json_error(&response, 500, "internal");
+    assert!(response.text().contains("s3-bucket"), "{}", response.text());
+    assert_eq!(h.worker.get("/").await?.status, 200, "the rest still works");
+    Ok(())
+}
+
+async fn a_missing_secret_is_a_500_naming_the_key(h: &Harness) -> anyhow::Result<()> {
+    h.remove_config("s3-secret-access-key");
+    let response = h
+        .worker
+        .request("PUT", "/objects/x.txt", Bytes::from_static(b"x"))
+        .await?;
+    assert_json_error(&response, 500, "internal");
+    assert!(
+        response.text().contains("s3-secret-access-key"),
+        "{}",
+        response.text()
+    );
+    assert_eq!(h.s3.object("x.txt"), None);
+    Ok(())
+}
+
+async fn a_failing_kv_store_is_a_503(h: &Harness) -> anyhow::Result<()> {
+    h.break_kv(true);
+    assert_json_error(&h.worker.get("/").await?, 503, "unavailable");
+    assert_json_error(&h.worker.get("/counters/x").await?, 503, "unavailable");
+    h.break_kv(false);
+    assert_eq!(h.worker.get("/").await?.text(), "Page views: 1");
+    Ok(())
+}
+
+async fn a_wrong_secret_is_a_502_that_never_shows_a_secret(h: &Harness) -> anyhow::Result<()> {
+    let wrong = "definitely-wrong-secret";
+    h.set_config("s3-secret-access-key", wrong);
+    let response = h
+        .worker
+        .request("PUT", "/objects/x.txt", Bytes::from_static(b"x"))
+        .await?;
+    assert_json_error(&response, 502, "upstream");
+    let text = response.text();
+    assert!(!text.contains(wrong) && !text.contains(SECRET), "{text}");
+    assert_eq!(h.s3.object("x.txt"), None);
+    Ok(())
+}
+
+async fn over_the_limit_is_a_413_before_any_byte_goes_upstream(h: &Harness) -> anyhow::Result<()> {
+    h.set_config("max-upload-bytes", "1024");
+    let response = h
+        .worker
+        .request("PUT", "/objects/big.bin", Bytes::from(vec![7u8; 1025]))
+        .await?;
+    assert_json_error(&response, 413, "too_large");
+    assert!(h.context().outbound().requests().is_empty());
+    Ok(())
+}
+
+async fn the_upload_token_guards_uploads(h: &Harness) -> anyhow::Result<()> {
+    // A secret on FastEdge (`UPLOAD_TOKEN`), a config value elsewhere.
+    h.set_config("upload-token", "t0k3n-Zq9");
+    let put = |authorization: Option<&str>| {
+        let mut request =
+            http::Request::put("http://localhost/objects/guarded.txt").header("content-length", 2);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        request.body(
+            http_body_util::Full::new(Bytes::from_static(b"hi"))
+                .map_err(wasmtime_wasi_http::Error::from),
+        )
+    };
+    let response = h.worker.send(put(None)?).await?;
+    assert_json_error(&response, 401, "unauthorized");
+    let response = h.worker.send(put(Some("Bearer wrong"))?).await?;
+    assert_json_error(&response, 401, "unauthorized");
+    assert!(!response.text().contains("t0k3n-Zq9"));
+    let response = h.worker.send(put(Some("Bearer t0k3n-Zq9"))?).await?;
+    assert_eq!(response.status, 201, "{}", response.text());
+    assert_eq!(h.s3.object("guarded.txt").as_deref(), Some(&b"hi"[..]));
+    Ok(())
+}
+
+async fn presigning_signs_without_showing_the_secret(h: &Harness) -> anyhow::Result<()> {
+    let response = h
+        .worker
+        .request("POST", "/objects/photos/cat.jpg/presign", Bytes::new())
+        .await?;
+    assert_eq!(response.status, 200, "{}", response.text());
+    let text = response.text();
+    assert!(text.contains("X-Amz-Signature="), "{text}");
+    assert!(!text.contains(SECRET), "{text}");
+    Ok(())
+}
+
+/// Runs every scenario named against both flavors: one test per scenario
+/// and flavor, in the modules `portable` and `fastedge`.
+macro_rules! against_both_flavors {
+    ($($scenario:ident),* $(,)?) => {
+        mod portable {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() -> anyhow::Result<()> {
+                    super::$scenario(&super::Harness::new(super::Flavor::Portable)).await
+                }
+            )*
+        }
+        mod fastedge {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() -> anyhow::Result<()> {
+                    super::$scenario(&super::Harness::new(super::Flavor::FastEdge)).await
+                }
+            )*
+        }
+    };
+}
+
+against_both_flavors!(
+    page_views_count_up_in_ascii_decimal,
+    counters_read_and_add,
+    the_counter_prefix_setting_applies,
+    concurrent_increments_never_lose_a_count,
+    an_upload_lands_byte_identical_in_the_store,
+    bad_input_gets_a_clear_json_error,
+    missing_uploader_config_is_a_500_naming_the_key,
+    a_missing_secret_is_a_500_naming_the_key,
+    a_failing_kv_store_is_a_503,
+    a_wrong_secret_is_a_502_that_never_shows_a_secret,
+    over_the_limit_is_a_413_before_any_byte_goes_upstream,
+    the_upload_token_guards_uploads,
+    presigning_signs_without_showing_the_secret,
+);
