@@ -203,17 +203,35 @@ async fn an_upload_lands_byte_identical_in_the_store(h: &Harness) -> anyhow::Res
     Ok(())
 }
 
-async fn bad_input_gets_a_clear_json_error(h: &Harness) -> anyhow::Result<()> {
+async fn bad_input_gets_a_clear_json_error_and_never_a_trap(h: &Harness) -> anyhow::Result<()> {
+    let long_key = format!("/objects/{}", "k".repeat(1025));
     let long_name = format!("/counters/{}", "n".repeat(129));
     let cases: &[(&str, &str, u16, &str)] = &[
         ("GET", "/no/such/route", 404, "not_found"),
+        ("GET", "/objects", 404, "not_found"),
         ("DELETE", "/", 405, "method_not_allowed"),
+        ("PATCH", "/counters/x", 405, "method_not_allowed"),
+        ("GET", "/objects/a.txt", 405, "method_not_allowed"),
         ("POST", "/counters/x?by=abc", 400, "invalid_input"),
         ("POST", "/counters/x?by=-1", 400, "invalid_input"),
+        (
+            "POST",
+            "/counters/x?by=99999999999999999999999",
+            400,
+            "invalid_input",
+        ),
+        ("POST", "/counters/x?by=", 400, "invalid_input"),
         ("GET", "/counters/bad%20name", 400, "invalid_input"),
         ("GET", long_name.as_str(), 400, "invalid_input"),
+        ("PUT", "/objects/", 400, "invalid_input"),
+        ("PUT", long_key.as_str(), 400, "invalid_input"),
         ("PUT", "/objects/a/../b.txt", 400, "invalid_input"),
+        ("PUT", "/objects/a/%2E%2E/b.txt", 400, "invalid_input"),
+        ("PUT", "/objects/..", 400, "invalid_input"),
+        ("PUT", "/objects/ctl%01char", 400, "invalid_input"),
         ("PUT", "/objects/nl%0Achar", 400, "invalid_input"),
+        ("PUT", "/objects/bad%ZZescape", 400, "invalid_input"),
+        ("PUT", "/objects/not-utf8-%FF", 400, "invalid_input"),
     ];
     for (method, path, status, code) in cases {
         let response = h
@@ -223,6 +241,21 @@ async fn bad_input_gets_a_clear_json_error(h: &Harness) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{method} {path}: {e:#}"))?;
         assert_json_error(&response, *status, code);
     }
+    let bucket = h.s3.s3.object_path(common::BUCKET, "");
+    assert_eq!(std::fs::read_dir(bucket)?.count(), 0, "nothing stored");
+    Ok(())
+}
+
+async fn a_fifty_mebibyte_upload_streams_through(h: &Harness) -> anyhow::Result<()> {
+    use host_test::bodies::{PatternBody, pattern_sha256, sha256_hex};
+    let len = 50 * 1024 * 1024;
+    let request = http::Request::put("http://localhost/objects/big/fifty.bin")
+        .header("content-length", len)
+        .body(PatternBody::new(len))?;
+    let response = h.worker.send(request).await?;
+    assert_eq!(response.status, 201, "{}", response.text());
+    let stored = h.s3.object("big/fifty.bin").expect("stored");
+    assert_eq!(sha256_hex(&stored), pattern_sha256(len));
     Ok(())
 }
 
@@ -354,7 +387,8 @@ against_both_flavors!(
     the_counter_prefix_setting_applies,
     concurrent_increments_never_lose_a_count,
     an_upload_lands_byte_identical_in_the_store,
-    bad_input_gets_a_clear_json_error,
+    bad_input_gets_a_clear_json_error_and_never_a_trap,
+    a_fifty_mebibyte_upload_streams_through,
     missing_uploader_config_is_a_500_naming_the_key,
     a_missing_secret_is_a_500_naming_the_key,
     a_failing_kv_store_is_a_503,
