@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -28,11 +28,29 @@ pub fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true);
+        // Epochs let a request deadline stop a guest that never yields.
+        config.epoch_interruption(true);
         // A configuration this minimal is always accepted; failing here means a
         // broken wasmtime build, where nothing else could work either.
-        Engine::new(&config).unwrap_or_else(|e| panic!("cannot create the wasmtime engine: {e}"))
+        let engine = Engine::new(&config)
+            .unwrap_or_else(|e| panic!("cannot create the wasmtime engine: {e}"));
+        let ticker = engine.weak();
+        std::thread::spawn(move || {
+            while let Some(engine) = ticker.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+        engine
     })
 }
+
+/// How often the engine's epoch advances: the granularity of deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// A deadline far enough away to mean "none".
+const NO_DEADLINE_TICKS: u64 = 1 << 40;
 
 /// Compiles the component at `path`, reusing an earlier compilation of the
 /// same unchanged file in this process.
@@ -91,6 +109,7 @@ pub struct HostContext {
     pops: Option<MultiPopKv>,
     fastedge: FastEdge,
     max_memory_bytes: Option<usize>,
+    request_timeout: Option<Duration>,
     peak_memory: Arc<PeakMemory>,
 }
 
@@ -122,6 +141,7 @@ impl HostContext {
             pops: None,
             fastedge: FastEdge::new(),
             max_memory_bytes: None,
+            request_timeout: None,
             peak_memory: Default::default(),
         }
     }
@@ -147,6 +167,18 @@ impl HostContext {
     pub fn with_inherited_stdio(mut self, inherit: bool) -> Self {
         self.inherit_stdio = inherit;
         self
+    }
+
+    /// Gives each request `timeout` to answer: a guest still running then
+    /// is interrupted (its instance torn down), and the host answers 504.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// The request deadline, if any.
+    pub fn request_timeout(&self) -> Option<Duration> {
+        self.request_timeout
     }
 
     /// Caps each guest linear memory at `bytes`: growth past it fails, the
@@ -273,6 +305,11 @@ impl HostContext {
         };
         let mut store = Store::new(engine(), state);
         store.limiter(|state| &mut state.limits);
+        let ticks = self.request_timeout.map_or(NO_DEADLINE_TICKS, |timeout| {
+            (timeout.as_millis() / EPOCH_TICK.as_millis()) as u64 + 1
+        });
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
         store
     }
 }

@@ -44,4 +44,4 @@ pub use outbound::{OutboundHandler, OutboundHttp, RecordedRequest};
 pub use s3::{LocalS3, S3Credentials};
 pub use state::HostState;
 pub use typed::{CounterClient, UploadOptions, UploaderClient};
-pub use worker::{HttpWorker, Response};
+pub use worker::{HttpWorker, Response, TimedOut};

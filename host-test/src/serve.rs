@@ -9,18 +9,22 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use crate::worker::HttpWorker;
+use crate::worker::{HttpWorker, TimedOut};
 
-/// The JSON error the host answers with when the guest itself failed.
-fn guest_failure() -> http::Response<HyperOutgoingBody> {
-    let body =
-        r#"{"error":{"code":"internal","message":"the worker failed to handle this request"}}"#;
+/// The JSON error the host answers with when the guest itself failed or
+/// ran out of time.
+fn host_error(
+    status: http::StatusCode,
+    code: &str,
+    message: &str,
+) -> http::Response<HyperOutgoingBody> {
+    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
     let mut response = http::Response::new(
-        Full::new(Bytes::from_static(body.as_bytes()))
+        Full::new(Bytes::from(body))
             .map_err(|never| match never {})
             .boxed_unsync(),
     );
-    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    *response.status_mut() = status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
@@ -37,9 +41,21 @@ async fn handle(
     let path = request.uri().path().to_owned();
     let response = match worker.handle(request).await {
         Ok(response) => response,
+        Err(error) if error.is::<TimedOut>() => {
+            tracing::warn!(%method, %path, "worker timed out");
+            host_error(
+                http::StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                &error.to_string(),
+            )
+        }
         Err(error) => {
             tracing::error!(%method, %path, error = %format!("{error:#}"), "worker failed");
-            guest_failure()
+            host_error(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the worker failed to handle this request",
+            )
         }
     };
     tracing::info!(

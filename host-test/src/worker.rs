@@ -41,6 +41,12 @@ impl Response {
     }
 }
 
+/// The error [`HttpWorker::handle`] returns when a request ran past the
+/// context's request timeout; find it with `error.downcast_ref::<TimedOut>()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the worker did not answer within {0:?}")]
+pub struct TimedOut(pub std::time::Duration);
+
 /// A pre-linked HTTP component: each request gets a fresh instance, as on
 /// an edge platform.
 #[derive(Clone)]
@@ -86,6 +92,25 @@ impl HttpWorker {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
+        let Some(timeout) = self.context.request_timeout() else {
+            return self.handle_untimed(request).await;
+        };
+        // The epoch deadline stops a guest that computes forever; this stops
+        // one that waits forever on the host (a stalled upstream, say).
+        match tokio::time::timeout(timeout, self.handle_untimed(request)).await {
+            Ok(result) => result,
+            Err(_) => Err(TimedOut(timeout).into()),
+        }
+    }
+
+    async fn handle_untimed<B>(
+        &self,
+        request: http::Request<B>,
+    ) -> anyhow::Result<http::Response<HyperOutgoingBody>>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
         let mut store = self.context.new_store();
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let request = store
@@ -100,11 +125,25 @@ impl HttpWorker {
                 .call_handle(&mut store, request, outparam)
                 .await
         });
+        // If this future is dropped before the guest answers (a deadline
+        // passed), the instance goes with it instead of running on.
+        let mut guard = AbortUnlessAnswered(Some(task.abort_handle()));
         match receiver.await {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(response)) => {
+                // The guest may still be writing the body: let it run.
+                guard.0 = None;
+                Ok(response)
+            }
             Ok(Err(code)) => Err(anyhow!("the guest answered with an error code: {code:?}")),
             Err(_) => match task.await {
                 Ok(Ok(())) => Err(anyhow!("the guest returned without setting a response")),
+                Ok(Err(trap))
+                    if trap.downcast_ref::<wasmtime::Trap>()
+                        == Some(&wasmtime::Trap::Interrupt) =>
+                {
+                    let timeout = self.context.request_timeout().unwrap_or_default();
+                    Err(TimedOut(timeout).into())
+                }
                 Ok(Err(trap)) => Err(anyhow!("the guest trapped: {trap:?}")),
                 Err(join) => Err(anyhow!("the guest task failed: {join}")),
             },
@@ -150,5 +189,16 @@ impl HttpWorker {
     /// `GET path`.
     pub async fn get(&self, path: &str) -> anyhow::Result<Response> {
         self.request("GET", path, Bytes::new()).await
+    }
+}
+
+/// Aborts the guest's task when dropped, unless it was disarmed.
+struct AbortUnlessAnswered(Option<tokio::task::AbortHandle>);
+
+impl Drop for AbortUnlessAnswered {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.abort();
+        }
     }
 }

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -52,6 +53,13 @@ struct ServeArgs {
     /// The local store's secret key; random for each run when not given.
     #[arg(long, env = "EDGEPLUG_S3_SECRET", hide_env_values = true)]
     s3_secret_access_key: Option<String>,
+    /// How long a request may take before the host answers 504 and tears
+    /// the instance down, in milliseconds (0: no limit).
+    #[arg(long, default_value_t = 120_000)]
+    request_timeout_ms: u64,
+    /// The most linear memory each guest memory may grow to, in MiB.
+    #[arg(long, default_value_t = 256)]
+    max_memory_mib: usize,
     /// Extra worker config, KEY=VALUE (repeatable); overrides the defaults.
     #[arg(long = "config", value_parser = ConfigValues::parse_assignment)]
     config: Vec<(String, String)>,
@@ -85,7 +93,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     s3.create_bucket(&args.bucket)?;
     let s3_addr = s3.spawn_server(args.s3_listen).await?;
 
-    let context = HostContext::new().with_kv(open_kv(&args.kv).await?);
+    let mut context = HostContext::new()
+        .with_kv(open_kv(&args.kv).await?)
+        .with_memory_limit(args.max_memory_mib * 1024 * 1024);
+    if args.request_timeout_ms > 0 {
+        context = context.with_request_timeout(Duration::from_millis(args.request_timeout_ms));
+    }
     context.outbound().allow_network(true);
     let mut config = ConfigValues::new()
         .with("s3-endpoint", format!("http://{s3_addr}"))
@@ -143,6 +156,7 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,s3s=warn,wasmtime=warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
