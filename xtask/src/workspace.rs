@@ -7,7 +7,11 @@ use anyhow::{Context as _, bail};
 
 /// The workspace root (the folder above `xtask/`).
 pub fn root() -> anyhow::Result<PathBuf> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // `cargo run` (what the `cargo xtask` alias is) sets it at run time; the
+    // compile-time value can belong to another checkout sharing the target dir.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     manifest
         .parent()
         .map(Path::to_path_buf)
