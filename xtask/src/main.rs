@@ -72,42 +72,24 @@ fn main() -> anyhow::Result<()> {
         Command::Bench { args } => {
             build::all(&root)?;
             let out = workspace::output_dir(&root);
-            let mut cargo = workspace::cargo(&root);
-            cargo
-                .args([
-                    "run",
-                    "--quiet",
-                    "-p",
-                    "host-test",
-                    "--bin",
-                    "edgeplug-bench",
-                    "--",
-                ])
+            let mut bench = workspace::host_binary(&root, "edgeplug-bench");
+            bench
                 .arg("--wasm-dir")
                 .arg(&out)
                 .arg("--json")
                 .arg(out.join("bench.json"))
                 .args(args);
-            workspace::run(&mut cargo)?;
+            workspace::run(&mut bench)?;
         }
         Command::Serve { args } => {
             let outputs = build::all(&root)?;
-            let mut cargo = workspace::cargo(&root);
-            cargo
-                .args([
-                    "run",
-                    "--quiet",
-                    "-p",
-                    "host-test",
-                    "--bin",
-                    "edgeplug-host",
-                    "--",
-                    "serve",
-                ])
+            let mut serve = workspace::host_binary(&root, "edgeplug-host");
+            serve
+                .arg("serve")
                 .arg("--component")
                 .arg(&outputs.worker)
                 .args(args);
-            workspace::run(&mut cargo)?;
+            workspace::run(&mut serve)?;
         }
     }
     Ok(())

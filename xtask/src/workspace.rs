@@ -44,6 +44,13 @@ pub fn cargo(root: &Path) -> Command {
     command
 }
 
+/// `cargo run` of one of host-test's binaries, ready for its own arguments.
+pub fn host_binary(root: &Path, name: &str) -> Command {
+    let mut command = cargo(root);
+    command.args(["run", "--quiet", "-p", "host-test", "--bin", name, "--"]);
+    command
+}
+
 /// Runs `command`, failing with its name when it fails.
 pub fn run(command: &mut Command) -> anyhow::Result<()> {
     let status = command
