@@ -2,18 +2,15 @@
 //! component importing them (the entry) can be tested alone.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynInputStream, StreamError};
 
 use crate::bindings::WitError;
 use crate::bindings::entry::edgeplug::worker::{counter, uploader};
+use crate::call_log::{CallLog, lock};
 use crate::state::HostState;
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// One call the entry made to the host's counter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +26,7 @@ pub struct CounterCall {
 #[derive(Clone, Default)]
 pub struct FakeCounter {
     values: Arc<Mutex<HashMap<String, u64>>>,
-    calls: Arc<Mutex<Vec<CounterCall>>>,
+    calls: Arc<CallLog<CounterCall>>,
     failure: Arc<Mutex<Option<WitError>>>,
 }
 
@@ -47,7 +44,7 @@ impl FakeCounter {
 
     /// Every call so far, oldest first.
     pub fn calls(&self) -> Vec<CounterCall> {
-        lock(&self.calls).clone()
+        self.calls.all()
     }
 
     /// Makes every following call fail with `error` (`None` to stop failing).
@@ -56,7 +53,7 @@ impl FakeCounter {
     }
 
     fn enter(&self, name: &str, delta: Option<u64>) -> Result<(), WitError> {
-        lock(&self.calls).push(CounterCall {
+        self.calls.record(CounterCall {
             name: name.to_owned(),
             delta,
         });

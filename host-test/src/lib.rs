@@ -19,6 +19,7 @@
 pub mod artifacts;
 pub mod bindings;
 pub mod bodies;
+mod call_log;
 mod config;
 mod fakes;
 pub mod fastedge;

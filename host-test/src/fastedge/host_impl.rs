@@ -10,7 +10,7 @@ use super::bindings::kv_adapter::gcore::fastedge::{
     cache_sync, cache_types, dictionary, key_value,
 };
 use super::{CacheError, FastEdge, FastEdgeOp, Secret, StoreHandle};
-use crate::kv::lock;
+use crate::call_log::lock;
 use crate::state::HostState;
 
 /// Adds `gcore:fastedge/{cache-types,cache-sync,key-value,secret,dictionary}`

@@ -31,7 +31,8 @@ pub use app_config::{AppSetting, SECRET_KEYS, app_setting};
 pub use cache::CacheError;
 pub use host_impl::add_to_linker;
 
-use crate::kv::{Pop, SimClock, lock};
+use crate::call_log::{CallLog, lock};
+use crate::kv::{Pop, SimClock};
 pub(crate) use cache::PopCache;
 pub(crate) use key_value::Stores;
 
@@ -100,7 +101,7 @@ struct Inner {
     stores: Mutex<Stores>,
     env: Mutex<BTreeMap<String, String>>,
     secrets: Mutex<BTreeMap<String, Secret>>,
-    calls: Mutex<Vec<FastEdgeCall>>,
+    calls: CallLog<FastEdgeCall>,
 }
 
 /// The fake FastEdge platform: every PoP's cache, the replicated key-value
@@ -142,7 +143,7 @@ impl FastEdge {
                 stores: Mutex::default(),
                 env: Mutex::default(),
                 secrets: Mutex::default(),
-                calls: Mutex::default(),
+                calls: CallLog::default(),
             }),
         }
     }
@@ -252,24 +253,21 @@ impl FastEdge {
 
     /// Every call made so far, oldest first.
     pub fn calls(&self) -> Vec<FastEdgeCall> {
-        lock(&self.inner.calls).clone()
+        self.inner.calls.all()
     }
 
     /// How many calls of `op` were made.
     pub fn count(&self, op: FastEdgeOp) -> usize {
-        lock(&self.inner.calls)
-            .iter()
-            .filter(|c| c.op == op)
-            .count()
+        self.inner.calls.count(|c| c.op == op)
     }
 
     /// Forgets the calls made so far.
     pub fn clear_calls(&self) {
-        lock(&self.inner.calls).clear();
+        self.inner.calls.clear();
     }
 
     fn log(&self, pop: &Pop, op: FastEdgeOp, key: &str) {
-        lock(&self.inner.calls).push(FastEdgeCall {
+        self.inner.calls.record(FastEdgeCall {
             pop: pop.clone(),
             op,
             key: key.to_owned(),

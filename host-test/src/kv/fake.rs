@@ -1,10 +1,11 @@
 //! A KV backend decorator for tests: records every call and fails on demand.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
 use super::{KeyPage, KvBackend, KvError, MemoryKv};
+use crate::call_log::{CallLog, lock};
 
 /// Which `wasi:keyvalue` operation a call was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,7 +47,7 @@ struct Fault {
 
 struct Inner {
     backend: Arc<dyn KvBackend>,
-    calls: Mutex<Vec<KvCall>>,
+    calls: CallLog<KvCall>,
     faults: Mutex<Vec<Fault>>,
 }
 
@@ -66,14 +67,9 @@ impl Default for FakeKv {
 impl std::fmt::Debug for FakeKv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeKv")
-            .field("calls", &lock(&self.inner.calls).len())
+            .field("calls", &self.inner.calls.count(|_| true))
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Poisoning only means a test thread panicked; the data is still usable.
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl FakeKv {
@@ -87,7 +83,7 @@ impl FakeKv {
         Self {
             inner: Arc::new(Inner {
                 backend,
-                calls: Mutex::new(Vec::new()),
+                calls: CallLog::default(),
                 faults: Mutex::new(Vec::new()),
             }),
         }
@@ -100,20 +96,17 @@ impl FakeKv {
 
     /// Every call made so far, oldest first.
     pub fn calls(&self) -> Vec<KvCall> {
-        lock(&self.inner.calls).clone()
+        self.inner.calls.all()
     }
 
     /// How many calls of `op` were made.
     pub fn count(&self, op: KvOp) -> usize {
-        lock(&self.inner.calls)
-            .iter()
-            .filter(|c| c.op == op)
-            .count()
+        self.inner.calls.count(|c| c.op == op)
     }
 
     /// Forgets the calls made so far.
     pub fn clear_calls(&self) {
-        lock(&self.inner.calls).clear();
+        self.inner.calls.clear();
     }
 
     /// Makes every call of `op` (every call at all when `None`) fail with
@@ -142,7 +135,7 @@ impl FakeKv {
 
     /// Logs a call and returns the injected failure for it, if any.
     fn enter(&self, op: KvOp, bucket: &str, key: Option<&str>) -> Result<(), KvError> {
-        lock(&self.inner.calls).push(KvCall {
+        self.inner.calls.record(KvCall {
             op,
             bucket: bucket.to_owned(),
             key: key.map(str::to_owned),

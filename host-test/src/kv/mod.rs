@@ -16,7 +16,7 @@ pub use backend::{KeyPage, KvBackend, KvError};
 pub use fake::{FakeKv, KvCall, KvOp};
 pub use memory::MemoryKv;
 pub use pops::{DEFAULT_PROPAGATION, MultiPopKv, Pop, PopKv, SimClock};
-pub(crate) use pops::{History, Write, lock};
+pub(crate) use pops::{History, Write};
 pub use redb_store::RedbKv;
 pub use redis_store::RedisKv;
 

@@ -12,8 +12,9 @@
 //! test advances, so that "not yet visible at B" and "visible at B after
 //! 300 ms" are deterministic.
 
+use crate::call_log::lock;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -97,11 +98,6 @@ impl SimClock {
             *lock(now) += by;
         }
     }
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Poisoning only means a test thread panicked; the data is still usable.
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// One write to one key: a new value, or a delete (`None`).
