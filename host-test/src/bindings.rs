@@ -10,6 +10,8 @@
 
 /// The `counter-component` world: `wasi:keyvalue` and `wasi:config` imports,
 /// the `edgeplug:worker/counter` export.
+// Generated: the WIT's own comments document what can be documented.
+#[allow(missing_docs)]
 pub mod counter {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -25,6 +27,8 @@ pub mod counter {
 
 /// The `uploader-component` world: outgoing HTTP and config imports, the
 /// `edgeplug:worker/uploader` export.
+// Generated: the WIT's own comments document what can be documented.
+#[allow(missing_docs)]
 pub mod uploader {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -44,6 +48,8 @@ pub mod uploader {
 
 /// The `entry-component` world: `edgeplug:worker/{counter,uploader}` imports
 /// (which the host can fake, to test the entry alone).
+// Generated: the WIT's own comments document what can be documented.
+#[allow(missing_docs)]
 pub mod entry {
     wasmtime::component::bindgen!({
         path: "../wit",

@@ -16,6 +16,8 @@
 //! Every request and every call runs in a fresh instance, as on an edge
 //! platform.
 
+#![warn(missing_docs)]
+
 pub mod artifacts;
 pub mod bindings;
 pub mod bodies;
@@ -41,7 +43,10 @@ pub use faults::{Fault, FaultyS3, FiredFault, Matcher};
 pub use host::{HostContext, engine, linker, load_component};
 pub use kv::{FakeKv, KvBackend, KvError, KvOp, MemoryKv, MultiPopKv, Pop, SimClock};
 pub use limits::{GuestLimits, PeakMemory};
-pub use outbound::{OutboundHandler, OutboundHttp, RecordedRequest};
+pub use outbound::{
+    CannedResponse, DEFAULT_RECORDED_BODY_BYTES, OutboundHandler, OutboundHttp, OutboundRequest,
+    RecordedRequest,
+};
 pub use s3::{LocalS3, S3Credentials};
 pub use state::HostState;
 pub use typed::{CounterClient, UploadOptions, UploaderClient};

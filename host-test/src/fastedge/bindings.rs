@@ -4,6 +4,8 @@
 
 /// The `fastedge-kv-adapter` world: `gcore:fastedge/{cache-sync,key-value,
 /// dictionary}` imports, `wasi:keyvalue/{store,atomics}` exports.
+// Generated: the WIT's own comments document what can be documented.
+#[allow(missing_docs)]
 pub mod kv_adapter {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -19,6 +21,8 @@ pub mod kv_adapter {
 
 /// The `fastedge-config-adapter` world: `gcore:fastedge/{secret,dictionary}`
 /// imports, the `wasi:config/store` export.
+// Generated: the WIT's own comments document what can be documented.
+#[allow(missing_docs)]
 pub mod config_adapter {
     wasmtime::component::bindgen!({
         path: "../wit",
