@@ -18,6 +18,10 @@ pub mod bindings {
         path: "../../wit",
         world: "edgeplug:worker/counter-component",
         generate_all,
+        // The world's exports are described by `export!` itself, not by the
+        // crate: a crate linking this one as a library (bench/monolith)
+        // without the `export` feature then exports nothing of it.
+        pub_export_macro: true,
     });
 }
 
@@ -43,7 +47,8 @@ impl Guest for Component {
 
 // Only on wasm: the export symbols are named like `edgeplug:worker/counter@0.1.0#get`,
 // which a native linker rejects when `cargo test` builds the host cdylib.
-#[cfg(target_arch = "wasm32")]
+// Only with `export`: a crate using this one as a library turns it off.
+#[cfg(all(target_arch = "wasm32", feature = "export"))]
 bindings::export!(Component with_types_in bindings);
 
 /// [`kv::Kv`] over the `wasi:keyvalue` imports.

@@ -25,6 +25,10 @@ pub mod bindings {
         path: "../../wit",
         world: "edgeplug:worker/entry-component",
         generate_all,
+        // The world's exports are described by `export!` itself, not by the
+        // crate: a crate linking this one as a library (bench/monolith)
+        // without the `export` feature then exports nothing of it.
+        pub_export_macro: true,
     });
 }
 
@@ -47,5 +51,6 @@ impl Guest for Component {
 
 // Only on wasm: the export symbols are named like `wasi:http/incoming-handler@0.2.6#handle`,
 // which a native linker rejects when `cargo test` builds the host cdylib.
-#[cfg(target_arch = "wasm32")]
+// Only with `export`: a crate using this one as a library turns it off.
+#[cfg(all(target_arch = "wasm32", feature = "export"))]
 bindings::export!(Component with_types_in bindings);

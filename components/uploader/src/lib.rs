@@ -11,6 +11,10 @@ wit_bindgen::generate!({
     path: "../../wit",
     world: "edgeplug:worker/uploader-component",
     generate_all,
+    // The world's exports are described by `export!` itself, not by the
+    // crate: a crate linking this one as a library (bench/monolith) without
+    // the `export` feature then exports nothing of it.
+    pub_export_macro: true,
 });
 
 pub mod checksum;
@@ -34,7 +38,9 @@ use wasi::io::streams::InputStream;
 
 use crate::error::Error;
 
-struct Component;
+/// The exported component; also what a crate linking this one as a library
+/// calls `put` and `presign_put` on.
+pub struct Component;
 
 impl Guest for Component {
     fn put(key: String, body: InputStream, opts: PutOptions) -> Result<ObjectInfo, WitError> {
@@ -96,6 +102,7 @@ impl From<Error> for WitError {
 
 // Only on wasm: the export symbols' names (`edgeplug:worker/...#put`) are
 // not valid in a native linker's version script, which breaks the host
-// cdylib that `cargo test` links.
-#[cfg(target_arch = "wasm32")]
+// cdylib that `cargo test` links. Only with `export`: a crate using this one
+// as a library turns it off.
+#[cfg(all(target_arch = "wasm32", feature = "export"))]
 export!(Component);
