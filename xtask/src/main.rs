@@ -7,6 +7,7 @@
 mod build;
 mod compose;
 mod inspect;
+mod monolith;
 mod redis;
 mod workspace;
 
@@ -32,8 +33,10 @@ enum Command {
         args: Vec<String>,
     },
     /// Build, then print benchmark figures (sizes, compile time, per-request
-    /// time, upload throughput against a direct write, guest peak memory)
-    /// and write them to target/edgeplug/bench.json.
+    /// time, requests per second over loopback HTTP, upload throughput
+    /// against a direct write, guest peak memory), each against the
+    /// monolith (the three components linked into one, built for this
+    /// only) where it applies, and write them to target/edgeplug/bench.json.
     Bench {
         /// Extra arguments for `edgeplug-bench` (try `-- --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -71,11 +74,15 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Bench { args } => {
             build::all(&root)?;
+            // Only the bench builds it: the monolith is never shipped.
+            let monolith = monolith::build(&root)?;
             let out = workspace::output_dir(&root);
             let mut bench = workspace::host_binary(&root, "edgeplug-bench");
             bench
                 .arg("--wasm-dir")
                 .arg(&out)
+                .arg("--monolith")
+                .arg(&monolith)
                 .arg("--json")
                 .arg(out.join("bench.json"))
                 .args(args);

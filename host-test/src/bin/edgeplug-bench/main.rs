@@ -1,0 +1,384 @@
+//! `edgeplug-bench`: the figures `cargo xtask bench` prints. A program, not a
+//! test: timings on shared machines are noisy, so they are reported, never
+//! asserted. Compare figures within one run.
+//!
+//! Given `--monolith` (the entry, counter and uploader linked into one
+//! component, which `cargo xtask bench` builds from `bench/monolith`), it
+//! first checks that the monolith answers like the composed worker, then
+//! measures both the same way: what composition costs is their ratio.
+
+mod load;
+mod parity;
+mod upload;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Parser;
+use host_test::{HostContext, HttpWorker, MemoryKv};
+use serde_json::json;
+use wasmtime::component::Component;
+
+#[derive(Parser)]
+#[command(
+    name = "edgeplug-bench",
+    about = "Measure edgeplug's components and host"
+)]
+struct Args {
+    /// Where `cargo xtask build` wrote the components.
+    #[arg(long, default_value = "target/edgeplug")]
+    wasm_dir: PathBuf,
+    /// The monolith to compare the composed worker with (`cargo xtask bench`
+    /// builds it from bench/monolith). Without it, only the worker is measured.
+    #[arg(long)]
+    monolith: Option<PathBuf>,
+    /// The upload size, in MiB.
+    #[arg(long, default_value_t = 1024)]
+    upload_mib: u64,
+    /// How many in-process requests to time per route.
+    #[arg(long, default_value_t = 10_000)]
+    requests: usize,
+    /// How many keep-alive connections the HTTP load keeps busy at once.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// How long each HTTP load runs, in seconds (after a 1 s warm-up).
+    #[arg(long, default_value_t = 10)]
+    http_secs: u64,
+    /// Also write the figures here, as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// An empty scratch folder for one measurement.
+fn scratch_dir(name: &str) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("edgeplug-bench-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
+}
+
+async fn time_requests(
+    worker: &HttpWorker,
+    path: &str,
+    n: usize,
+) -> anyhow::Result<(Duration, Duration)> {
+    for _ in 0..100 {
+        worker.get(path).await?;
+    }
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        let response = worker.get(path).await?;
+        times.push(started.elapsed());
+        anyhow::ensure!(
+            response.status == 200,
+            "{path} answered {}",
+            response.status
+        );
+    }
+    times.sort_unstable();
+    Ok((percentile(&times, 0.5), percentile(&times, 0.99)))
+}
+
+fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
+    bytes as f64 / 1e6 / elapsed.as_secs_f64()
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The file name of `path`, for labels.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Compiles the component at `path`, printing and recording how long it took.
+fn compile(
+    path: &Path,
+    report: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> anyhow::Result<Component> {
+    let started = Instant::now();
+    let component = Component::from_file(host_test::engine(), path)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot compile {}", path.display()))?;
+    let compile = started.elapsed();
+    println!(
+        "{:<60} {:>13.1} ms",
+        format!("compile {} (cranelift)", file_name(path)),
+        millis(compile)
+    );
+    report.insert(key.into(), json!(millis(compile)));
+    Ok(component)
+}
+
+/// The routes timed in-process, with their JSON keys.
+const ROUTES: [(&str, &str); 2] = [
+    ("/", "request_get_root"),
+    ("/counters/x", "request_get_counter"),
+];
+
+/// Times each of [`ROUTES`] in-process, a fresh instance per request, and
+/// returns their medians. `who` prefixes the labels (empty for the worker).
+async fn per_request(
+    component: &Component,
+    who: &str,
+    n: usize,
+    report: &mut serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<Vec<Duration>> {
+    let context = HostContext::new().with_inherited_stdio(false);
+    let worker = HttpWorker::new(component, context)?;
+    let mut medians = Vec::new();
+    for (path, key) in ROUTES {
+        let (median, p99) = time_requests(&worker, path, n).await?;
+        println!(
+            "{:<60} {:>8.1} µs median, {:>8.1} µs p99",
+            format!("{who}instantiate + handle GET {path} (n={n})"),
+            micros(median),
+            micros(p99)
+        );
+        report.insert(
+            key.into(),
+            json!({"median_us": micros(median), "p99_us": micros(p99), "n": n}),
+        );
+        medians.push(median);
+    }
+    Ok(medians)
+}
+
+/// Serves `component` on a loopback port with the real server code and an
+/// in-memory KV, and loads it with `GET /` from `connections` connections
+/// for `secs` seconds after a warm-up second.
+async fn http_load(
+    component: &Component,
+    name: &str,
+    connections: usize,
+    secs: u64,
+    report: &mut serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<f64> {
+    let context = HostContext::new()
+        .with_kv(Arc::new(MemoryKv::new()))
+        .with_inherited_stdio(false);
+    let worker = HttpWorker::new(component, context)?;
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(host_test::serve::serve(worker.clone(), listener));
+    let warm = load::run(addr, "/", connections, Duration::from_secs(1)).await?;
+    let run = load::run(addr, "/", connections, Duration::from_secs(secs)).await?;
+    server.abort();
+
+    let (p50, p99) = (
+        percentile(&run.latencies, 0.5),
+        percentile(&run.latencies, 0.99),
+    );
+    println!(
+        "{:<60} {:>10.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+        format!("HTTP GET /, {connections} connections, {secs} s: {name}"),
+        run.rps(),
+        millis(p50),
+        millis(p99)
+    );
+    if run.errors > 0 || run.non_200 > 0 {
+        println!(
+            "{:<60} {:>10} errors, {} non-200 (first error: {})",
+            "  not counted",
+            run.errors,
+            run.non_200,
+            run.first_error.as_deref().unwrap_or("none")
+        );
+    } else if warm.errors == 0 && warm.non_200 == 0 {
+        // Every 200 was one increment: a lost one would show here.
+        let counted = worker.get("/counters/page_views").await?.json()?["value"]
+            .as_u64()
+            .context("no page_views value")?;
+        anyhow::ensure!(
+            counted == warm.ok + run.ok,
+            "{name}: page_views is {counted} after {} answered GET /",
+            warm.ok + run.ok
+        );
+    }
+    report.insert(
+        "http_get_root".into(),
+        json!({
+            "connections": connections,
+            "seconds": run.elapsed.as_secs_f64(),
+            "ok": run.ok,
+            "non_200": run.non_200,
+            "errors": run.errors,
+            "first_error": run.first_error,
+            "rps": run.rps(),
+            "p50_ms": millis(p50),
+            "p99_ms": millis(p99),
+        }),
+    );
+    Ok(run.rps())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut report = serde_json::Map::new();
+
+    println!("{:<60} {:>16}", "figure", "value");
+    let mut sizes = serde_json::Map::new();
+    let mut entries: Vec<_> = std::fs::read_dir(&args.wasm_dir)
+        .with_context(|| {
+            format!(
+                "cannot read {} (run cargo xtask build)",
+                args.wasm_dir.display()
+            )
+        })?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .collect();
+    if let Some(monolith) = &args.monolith
+        && !entries.iter().any(|p| p == monolith)
+    {
+        entries.push(monolith.clone());
+    }
+    entries.sort();
+    for path in &entries {
+        let name = file_name(path);
+        let size = std::fs::metadata(path)?.len();
+        println!("{:<60} {:>10} bytes", format!("size of {name}"), size);
+        sizes.insert(name, json!(size));
+    }
+    report.insert("sizes_bytes".into(), sizes.into());
+
+    let worker_wasm = args.wasm_dir.join("worker.wasm");
+    let component = compile(&worker_wasm, &mut report, "compile_worker_ms")?;
+    let monolith = match &args.monolith {
+        Some(path) => {
+            let monolith = compile(path, &mut report, "compile_monolith_ms")?;
+            let compared = parity::check(&component, &monolith).await.context(
+                "the monolith does not answer like the worker: its figures would mean nothing",
+            )?;
+            println!(
+                "{:<60} {:>16}",
+                format!("monolith answers like worker.wasm ({compared} requests)"),
+                "yes"
+            );
+            Some(monolith)
+        }
+        None => None,
+    };
+
+    let worker_medians = per_request(&component, "", args.requests, &mut report).await?;
+    let mut monolith_report = serde_json::Map::new();
+    let mut ratios = serde_json::Map::new();
+    if let Some(monolith) = &monolith {
+        let medians =
+            per_request(monolith, "monolith: ", args.requests, &mut monolith_report).await?;
+        for (((path, key), worker), monolith) in ROUTES.iter().zip(&worker_medians).zip(&medians) {
+            let ratio = worker.as_secs_f64() / monolith.as_secs_f64();
+            println!(
+                "{:<60} {:>13.2}",
+                format!("  cost of composing, GET {path}: worker / monolith median"),
+                ratio
+            );
+            ratios.insert(format!("{key}_median_worker_over_monolith"), json!(ratio));
+        }
+    }
+
+    let worker_rps = http_load(
+        &component,
+        "worker.wasm",
+        args.connections,
+        args.http_secs,
+        &mut report,
+    )
+    .await?;
+    if let Some(monolith) = &monolith {
+        let monolith_rps = http_load(
+            monolith,
+            "monolith.wasm",
+            args.connections,
+            args.http_secs,
+            &mut monolith_report,
+        )
+        .await?;
+        let ratio = monolith_rps / worker_rps;
+        println!(
+            "{:<60} {:>13.2}",
+            "  cost of composing, HTTP: monolith / worker req/s", ratio
+        );
+        ratios.insert(
+            "http_get_root_rps_monolith_over_worker".into(),
+            json!(ratio),
+        );
+        report.insert("monolith".into(), monolith_report.into());
+        report.insert("composition_cost".into(), ratios.into());
+    }
+
+    let len = args.upload_mib * 1024 * 1024;
+    let direct = upload::direct(len).await?;
+    let (through, largest, total) = upload::through_worker(&worker_wasm, len).await?;
+    let direct_mbs = mb_per_s(len, direct);
+    let worker_mbs = mb_per_s(len, through);
+    println!(
+        "{:<60} {:>10.1} MB/s",
+        format!(
+            "upload {} MiB: host straight into the store",
+            args.upload_mib
+        ),
+        direct_mbs
+    );
+    println!(
+        "{:<60} {:>10.1} MB/s",
+        format!(
+            "upload {} MiB: through worker.wasm (multipart)",
+            args.upload_mib
+        ),
+        worker_mbs
+    );
+    println!(
+        "{:<60} {:>13.2}",
+        "  ratio worker / direct",
+        worker_mbs / direct_mbs
+    );
+    println!(
+        "{:<60} {:>10.1} MiB",
+        "  guest peak: largest linear memory",
+        largest as f64 / 1048576.0
+    );
+    println!(
+        "{:<60} {:>10.1} MiB",
+        "  guest peak: all memories of the instance",
+        total as f64 / 1048576.0
+    );
+    report.insert(
+        "upload".into(),
+        json!({
+            "bytes": len,
+            "direct_mb_per_s": direct_mbs,
+            "worker_mb_per_s": worker_mbs,
+            "ratio": worker_mbs / direct_mbs,
+            "guest_peak_largest_memory_bytes": largest,
+            "guest_peak_instance_total_bytes": total,
+        }),
+    );
+
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("written to {}", path.display());
+    }
+    Ok(())
+}
