@@ -5,6 +5,7 @@
 //! all a newcomer runs.
 
 mod build;
+mod cargo_component;
 mod compose;
 mod inspect;
 mod monolith;
@@ -49,6 +50,10 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Build every crate with `[package.metadata.component]` with
+    /// `cargo component build --release --target wasm32-wasip2` and check
+    /// that its WIT world equals the one the xtask's build has.
+    CargoComponent,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -87,6 +92,9 @@ fn main() -> anyhow::Result<()> {
                 .arg(out.join("bench.json"))
                 .args(args);
             workspace::run(&mut bench)?;
+        }
+        Command::CargoComponent => {
+            cargo_component::check_all(&root)?;
         }
         Command::Serve { args } => {
             let outputs = build::all(&root)?;
