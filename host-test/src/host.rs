@@ -21,19 +21,86 @@ use crate::limits::{GuestLimits, PeakMemory};
 use crate::outbound::OutboundHttp;
 use crate::state::HostState;
 
+/// How the engine allocates instances' memories, tables and stacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocator {
+    /// Pre-reserved slots reused across instances: instantiation is a few
+    /// copy-on-write mappings instead of fresh `mmap`s, which is what makes
+    /// an instance per request cheap.
+    Pooling,
+    /// Fresh allocations per instance: slower, but needs no up-front address
+    /// space (the fallback where the machine refuses the pool's reservation).
+    OnDemand,
+}
+
+/// Settings of the process-wide [`engine`]. They only apply if set with
+/// [`configure_engine`] before anything compiles or runs a component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// The allocator to try first; pooling falls back to on-demand when the
+    /// pool cannot be reserved.
+    pub allocator: Allocator,
+    /// How many instances may be alive at once (the pool's size). A host
+    /// should cap concurrent requests below this.
+    pub max_instances: u32,
+}
+
+impl Default for EngineOptions {
+    /// Pooling for 256 live instances, unless `EDGEPLUG_ALLOCATOR=on-demand`.
+    fn default() -> Self {
+        let allocator = match std::env::var("EDGEPLUG_ALLOCATOR").as_deref() {
+            Ok("on-demand") => Allocator::OnDemand,
+            _ => Allocator::Pooling,
+        };
+        Self {
+            allocator,
+            max_instances: 256,
+        }
+    }
+}
+
+static ENGINE_OPTIONS: OnceLock<EngineOptions> = OnceLock::new();
+static ENGINE: OnceLock<(Engine, Allocator)> = OnceLock::new();
+
+/// Sets the engine's options. Fails once the engine exists (anything already
+/// compiled or ran a component) or the options were set before.
+pub fn configure_engine(options: EngineOptions) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        ENGINE.get().is_none(),
+        "the engine is already running; configure it before loading components"
+    );
+    ENGINE_OPTIONS
+        .set(options)
+        .map_err(|_| anyhow::anyhow!("the engine options were already set"))
+}
+
 /// The engine every host in this process shares, so compiled components can
 /// be shared too.
 pub fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    &engine_and_allocator().0
+}
+
+/// The allocator the engine really uses (pooling may have fallen back).
+pub fn allocator() -> Allocator {
+    engine_and_allocator().1
+}
+
+fn engine_and_allocator() -> &'static (Engine, Allocator) {
     ENGINE.get_or_init(|| {
-        let mut config = wasmtime::Config::new();
-        config.wasm_component_model(true);
-        // Epochs let a request deadline stop a guest that never yields.
-        config.epoch_interruption(true);
-        // A configuration this minimal is always accepted; failing here means a
-        // broken wasmtime build, where nothing else could work either.
-        let engine = Engine::new(&config)
-            .unwrap_or_else(|e| panic!("cannot create the wasmtime engine: {e}"));
+        let options = ENGINE_OPTIONS.get().copied().unwrap_or_default();
+        let (engine, allocator) = match options.allocator {
+            Allocator::Pooling => match new_engine(Some(options.max_instances)) {
+                Ok(engine) => (engine, Allocator::Pooling),
+                Err(error) => {
+                    tracing::warn!(
+                        error = %format!("{error:#}"),
+                        "the pooling allocator is unavailable here; allocating on demand"
+                    );
+                    (on_demand_engine(), Allocator::OnDemand)
+                }
+            },
+            Allocator::OnDemand => (on_demand_engine(), Allocator::OnDemand),
+        };
         let ticker = engine.weak();
         std::thread::spawn(move || {
             while let Some(engine) = ticker.upgrade() {
@@ -42,9 +109,48 @@ pub fn engine() -> &'static Engine {
                 std::thread::sleep(EPOCH_TICK);
             }
         });
-        engine
+        (engine, allocator)
     })
 }
+
+fn on_demand_engine() -> Engine {
+    // A configuration this minimal is always accepted; failing here means a
+    // broken wasmtime build, where nothing else could work either.
+    new_engine(None).unwrap_or_else(|e| panic!("cannot create the wasmtime engine: {e:#}"))
+}
+
+/// An engine with the component model and epoch deadlines, pooling for
+/// `pool_instances` live instances if given.
+fn new_engine(pool_instances: Option<u32>) -> anyhow::Result<Engine> {
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    // Epochs let a request deadline stop a guest that never yields.
+    config.epoch_interruption(true);
+    if std::env::var_os("EDGEPLUG_PERFMAP").is_some() {
+        // Names JIT-compiled guest code for `perf report`.
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+    if let Some(instances) = pool_instances {
+        let mut pool = wasmtime::PoolingAllocationConfig::new();
+        // A composed worker is one component instance holding a few core
+        // instances and memories per component it was made from; these
+        // per-instance bounds are generous for any composition.
+        pool.total_component_instances(instances)
+            .max_core_instances_per_component(POOL_CORE_INSTANCES_PER_COMPONENT)
+            .max_memories_per_component(POOL_MEMORIES_PER_COMPONENT)
+            .max_tables_per_component(POOL_TABLES_PER_COMPONENT)
+            .total_core_instances(instances.saturating_mul(POOL_CORE_INSTANCES_PER_COMPONENT))
+            .total_memories(instances.saturating_mul(POOL_MEMORIES_PER_COMPONENT))
+            .total_tables(instances.saturating_mul(POOL_TABLES_PER_COMPONENT))
+            .total_stacks(instances);
+        config.allocation_strategy(pool);
+    }
+    Engine::new(&config).map_err(anyhow::Error::from)
+}
+
+const POOL_CORE_INSTANCES_PER_COMPONENT: u32 = 32;
+const POOL_MEMORIES_PER_COMPONENT: u32 = 8;
+const POOL_TABLES_PER_COMPONENT: u32 = 16;
 
 /// How often the engine's epoch advances: the granularity of deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);

@@ -29,6 +29,7 @@ mod faults;
 mod host;
 pub mod kv;
 mod limits;
+pub mod load;
 mod outbound;
 mod s3;
 pub mod serve;
@@ -40,7 +41,10 @@ pub use config::ConfigValues;
 pub use fakes::{CounterCall, FakeCounter, FakeUploader, ReceivedObject};
 pub use fastedge::{FastEdge, FastEdgeOp};
 pub use faults::{Fault, FaultyS3, FiredFault, Matcher};
-pub use host::{HostContext, engine, linker, load_component};
+pub use host::{
+    Allocator, EngineOptions, HostContext, allocator, configure_engine, engine, linker,
+    load_component,
+};
 pub use kv::{FakeKv, KvBackend, KvError, KvOp, MemoryKv, MultiPopKv, Pop, SimClock};
 pub use limits::{GuestLimits, PeakMemory};
 pub use outbound::{

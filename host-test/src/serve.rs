@@ -1,18 +1,240 @@
 //! Serving a worker over TCP: what `cargo xtask serve` runs.
+//!
+//! [`Server`] gives every request a fresh instance, caps how many run at
+//! once, answers for guests that fail or run out of time, logs one line per
+//! request, and on shutdown stops accepting and lets in-flight requests
+//! finish.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::worker::{HttpWorker, TimedOut};
 
-/// The JSON error the host answers with when the guest itself failed or
-/// ran out of time.
+/// How a [`Server`] admits requests and shuts down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// How many requests may run at once; more wait for a free slot. Keep it
+    /// below the engine's pool size ([`EngineOptions::max_instances`]).
+    ///
+    /// [`EngineOptions::max_instances`]: crate::EngineOptions::max_instances
+    pub max_concurrent_requests: usize,
+    /// How long a request may wait for a slot before the host answers 503.
+    pub queue_timeout: Duration,
+    /// On shutdown, how long in-flight requests get to finish before their
+    /// connections are dropped.
+    pub drain_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    /// 128 at once, a 5 s wait for a slot, 30 s to drain.
+    fn default() -> Self {
+        Self {
+            max_concurrent_requests: 128,
+            queue_timeout: Duration::from_secs(5),
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How a [`Server`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// Every in-flight request finished.
+    Drained,
+    /// The drain timeout passed with connections still open.
+    TimedOut {
+        /// Connections open when the drain began.
+        open_connections: usize,
+    },
+}
+
+/// An HTTP server for one worker.
+#[derive(Debug, Clone)]
+pub struct Server {
+    worker: HttpWorker,
+    options: ServeOptions,
+    slots: Arc<Semaphore>,
+}
+
+impl Server {
+    /// A server for `worker`.
+    pub fn new(worker: HttpWorker, options: ServeOptions) -> Self {
+        let slots = Arc::new(Semaphore::new(options.max_concurrent_requests.max(1)));
+        Self {
+            worker,
+            options,
+            slots,
+        }
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then stops accepting
+    /// and waits up to the drain timeout for in-flight requests (and the
+    /// bodies they are still streaming) to finish. HTTP/1.1 and HTTP/2.
+    pub async fn run(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Shutdown {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let builder =
+            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+        tokio::pin!(shutdown);
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(error) => {
+                        // Out of file descriptors and the like: transient,
+                        // so back off instead of ending the server.
+                        tracing::warn!(%error, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let server = self.clone();
+            let service = hyper::service::service_fn(move |request| {
+                let server = server.clone();
+                async move { Ok::<_, Infallible>(server.handle(request).await) }
+            });
+            let connection = builder
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+            });
+        }
+        drop(listener);
+        let open = graceful.count();
+        tracing::info!(open_connections = open, "draining in-flight requests");
+        tokio::select! {
+            () = graceful.shutdown() => Shutdown::Drained,
+            () = tokio::time::sleep(self.options.drain_timeout) => {
+                tracing::warn!("the drain timeout passed with requests unfinished");
+                Shutdown::TimedOut { open_connections: open }
+            }
+        }
+    }
+
+    async fn handle(&self, request: http::Request<Incoming>) -> http::Response<HyperOutgoingBody> {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let response = match self.admit().await {
+            Some(permit) => self.run_guest(request, permit, &method, &path).await,
+            None => {
+                tracing::warn!(%method, %path, "no free slot in time");
+                let mut response = host_error(
+                    http::StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    "too many requests in flight; try again shortly",
+                );
+                response.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from_static("1"),
+                );
+                response
+            }
+        };
+        tracing::info!(
+            %method,
+            %path,
+            status = response.status().as_u16(),
+            duration_ms = started.elapsed().as_secs_f64() * 1e3,
+            "request"
+        );
+        response
+    }
+
+    /// A slot for one request, or `None` if none came free in time.
+    async fn admit(&self) -> Option<OwnedSemaphorePermit> {
+        let acquire = Arc::clone(&self.slots).acquire_owned();
+        match tokio::time::timeout(self.options.queue_timeout, acquire).await {
+            Ok(Ok(permit)) => Some(permit),
+            // The semaphore is never closed; treat it like a full queue.
+            Ok(Err(_)) | Err(_) => None,
+        }
+    }
+
+    async fn run_guest(
+        &self,
+        request: http::Request<Incoming>,
+        permit: OwnedSemaphorePermit,
+        method: &http::Method,
+        path: &str,
+    ) -> http::Response<HyperOutgoingBody> {
+        match self.worker.handle(request).await {
+            // The instance lives until its body is written: so does the slot.
+            Ok(response) => response.map(|body| {
+                HoldsPermit {
+                    body,
+                    _permit: permit,
+                }
+                .boxed_unsync()
+            }),
+            Err(error) if error.is::<TimedOut>() => {
+                tracing::warn!(%method, %path, "worker timed out");
+                host_error(
+                    http::StatusCode::GATEWAY_TIMEOUT,
+                    "timeout",
+                    &error.to_string(),
+                )
+            }
+            Err(error) => {
+                tracing::error!(%method, %path, error = %format!("{error:#}"), "worker failed");
+                host_error(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the worker failed to handle this request",
+                )
+            }
+        }
+    }
+}
+
+/// A response body that keeps its request's concurrency slot until done.
+struct HoldsPermit {
+    body: HyperOutgoingBody,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl http_body::Body for HoldsPermit {
+    type Data = Bytes;
+    type Error = <HyperOutgoingBody as http_body::Body>::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The JSON error the host answers with when the guest itself failed, ran
+/// out of time, or could not be admitted.
 fn host_error(
     status: http::StatusCode,
     code: &str,
@@ -32,59 +254,13 @@ fn host_error(
     response
 }
 
-async fn handle(
-    worker: HttpWorker,
-    request: http::Request<Incoming>,
-) -> Result<http::Response<HyperOutgoingBody>, Infallible> {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let response = match worker.handle(request).await {
-        Ok(response) => response,
-        Err(error) if error.is::<TimedOut>() => {
-            tracing::warn!(%method, %path, "worker timed out");
-            host_error(
-                http::StatusCode::GATEWAY_TIMEOUT,
-                "timeout",
-                &error.to_string(),
-            )
-        }
-        Err(error) => {
-            tracing::error!(%method, %path, error = %format!("{error:#}"), "worker failed");
-            host_error(
-                http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the worker failed to handle this request",
-            )
-        }
-    };
-    tracing::info!(
-        %method,
-        %path,
-        status = response.status().as_u16(),
-        duration_ms = started.elapsed().as_secs_f64() * 1e3,
-        "request"
-    );
-    Ok(response)
-}
-
-/// Serves `worker` on `listener` until the task is dropped: one fresh
-/// instance per request, HTTP/1.1 and HTTP/2.
+/// Serves `worker` on `listener` with the default [`ServeOptions`] until the
+/// task is dropped.
 pub async fn serve(worker: HttpWorker, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let worker = worker.clone();
-        tokio::spawn(async move {
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let service =
-                hyper::service::service_fn(move |request| handle(worker.clone(), request));
-            let builder =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            if let Err(error) = builder.serve_connection(io, service).await {
-                tracing::debug!(%error, "connection ended with an error");
-            }
-        });
-    }
+    Server::new(worker, ServeOptions::default())
+        .run(listener, std::future::pending())
+        .await;
+    Ok(())
 }
 
 /// Binds `addr` with a clear error when the port is taken.

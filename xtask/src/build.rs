@@ -12,6 +12,10 @@ pub const COMPONENTS: [&str; 3] = ["counter", "uploader", "entry"];
 /// The FastEdge adapter crates (built like the components).
 pub const ADAPTERS: [&str; 2] = ["fastedge-kv", "fastedge-config"];
 
+/// Components built only for host-test's own tests (never composed or
+/// shipped): `misbehave` loops or allocates on request.
+pub const TEST_COMPONENTS: [&str; 1] = ["misbehave"];
+
 /// The cargo profile components are built with (small and fast; see the
 /// workspace `Cargo.toml`).
 const PROFILE: &str = "component";
@@ -28,7 +32,7 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     workspace::ensure_wasm_target()?;
     let mut cargo = workspace::cargo(root);
     cargo.args(["build", "--target", "wasm32-wasip2", "--profile", PROFILE]);
-    for name in COMPONENTS.into_iter().chain(ADAPTERS) {
+    for name in COMPONENTS.into_iter().chain(ADAPTERS).chain(TEST_COMPONENTS) {
         cargo.args(["-p", name]);
     }
     workspace::run(&mut cargo)?;
@@ -39,7 +43,7 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     let out = workspace::output_dir(root);
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut written = Vec::new();
-    for name in COMPONENTS.into_iter().chain(ADAPTERS) {
+    for name in COMPONENTS.into_iter().chain(ADAPTERS).chain(TEST_COMPONENTS) {
         // Cargo names the artifact after the crate, with `_` for `-`.
         let from = built.join(format!("{}.wasm", name.replace('-', "_")));
         let to = out.join(format!("{name}.wasm"));

@@ -2,15 +2,19 @@
 //! local S3-compatible store. `cargo xtask serve` builds the worker and runs
 //! this.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+mod settings;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use host_test::kv::{KvBackend, MemoryKv, RedbKv, RedisKv};
-use host_test::{ConfigValues, HostContext, HttpWorker, LocalS3, S3Credentials, load_component};
+use host_test::serve::{ServeOptions, Server, Shutdown};
+use host_test::{
+    ConfigValues, EngineOptions, FastEdge, HostContext, HttpWorker, LocalS3, S3Credentials,
+    load_component,
+};
+use settings::{Flavor, ServeArgs, Settings};
 
 #[derive(Parser)]
 #[command(name = "edgeplug-host", about = "Run edgeplug workers locally")]
@@ -23,46 +27,6 @@ struct Cli {
 enum Command {
     /// Serve a worker over HTTP, with a local S3-compatible store beside it.
     Serve(ServeArgs),
-}
-
-#[derive(Parser)]
-struct ServeArgs {
-    /// The composed worker (any component exporting wasi:http/incoming-handler).
-    #[arg(long, default_value = "target/edgeplug/worker.wasm")]
-    component: PathBuf,
-    /// Where the worker listens.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Where the local S3-compatible store listens.
-    #[arg(long, default_value = "127.0.0.1:9000")]
-    s3_listen: SocketAddr,
-    /// The KV store: `memory`, a redb file path (the default, so counts
-    /// survive restarts), or `redis://host:port` to share one store between
-    /// several hosts.
-    #[arg(long, default_value = ".edgeplug-data/kv.redb")]
-    kv: String,
-    /// The folder the local store keeps objects in.
-    #[arg(long, default_value = ".edgeplug-data/s3")]
-    s3_data: PathBuf,
-    /// The bucket uploads go to (created if missing).
-    #[arg(long, default_value = "uploads")]
-    bucket: String,
-    /// The local store's access key id.
-    #[arg(long, default_value = "edgeplug-local")]
-    s3_access_key_id: String,
-    /// The local store's secret key; random for each run when not given.
-    #[arg(long, env = "EDGEPLUG_S3_SECRET", hide_env_values = true)]
-    s3_secret_access_key: Option<String>,
-    /// How long a request may take before the host answers 504 and tears
-    /// the instance down, in milliseconds (0: no limit).
-    #[arg(long, default_value_t = 120_000)]
-    request_timeout_ms: u64,
-    /// The most linear memory each guest memory may grow to, in MiB.
-    #[arg(long, default_value_t = 256)]
-    max_memory_mib: usize,
-    /// Extra worker config, KEY=VALUE (repeatable); overrides the defaults.
-    #[arg(long = "config", value_parser = ConfigValues::parse_assignment)]
-    config: Vec<(String, String)>,
 }
 
 fn random_secret() -> anyhow::Result<String> {
@@ -82,54 +46,97 @@ async fn open_kv(spec: &str) -> anyhow::Result<Arc<dyn KvBackend>> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(args)?;
+    // The pool holds every live instance: the admitted requests, plus those
+    // still tearing down.
+    let max_instances = u32::try_from(settings.max_concurrent_requests.saturating_mul(2))
+        .unwrap_or(u32::MAX)
+        .saturating_add(16);
+    host_test::configure_engine(EngineOptions {
+        allocator: settings.allocator,
+        max_instances,
+    })?;
+    // Compile first: a missing or broken component should fail before
+    // anything listens.
+    let component = load_component(&settings.component).with_context(|| {
+        format!(
+            "cannot load the {:?} worker; build it with `cargo xtask build`",
+            settings.flavor
+        )
+    })?;
+
     let credentials = S3Credentials {
-        access_key_id: args.s3_access_key_id.clone(),
-        secret_access_key: match args.s3_secret_access_key {
-            Some(secret) => secret,
+        access_key_id: settings.s3_access_key_id.clone(),
+        secret_access_key: match &settings.s3_secret_access_key {
+            Some(secret) => secret.clone(),
             None => random_secret()?,
         },
     };
-    let s3 = LocalS3::new(&args.s3_data, &credentials)?;
-    s3.create_bucket(&args.bucket)?;
-    let s3_addr = s3.spawn_server(args.s3_listen).await?;
+    let s3 = LocalS3::new(&settings.s3_data, &credentials)?;
+    s3.create_bucket(&settings.bucket)?;
+    let s3_addr = s3.spawn_server(settings.s3_listen).await?;
 
-    let mut context = HostContext::new()
-        .with_kv(open_kv(&args.kv).await?)
-        .with_memory_limit(args.max_memory_mib * 1024 * 1024);
-    if args.request_timeout_ms > 0 {
-        context = context.with_request_timeout(Duration::from_millis(args.request_timeout_ms));
-    }
-    context.outbound().allow_network(true);
     let mut config = ConfigValues::new()
         .with("s3-endpoint", format!("http://{s3_addr}"))
-        .with("s3-bucket", args.bucket.as_str())
+        .with("s3-bucket", settings.bucket.as_str())
         .with("s3-access-key-id", credentials.access_key_id.as_str())
         .with(
             "s3-secret-access-key",
             credentials.secret_access_key.as_str(),
         );
-    for (key, value) in args.config {
-        config.set(key, value);
+    for (key, value) in &settings.config {
+        config.set(key.clone(), value.clone());
     }
-    context.replace_config(config);
+    let mut context = HostContext::new().with_memory_limit(settings.max_memory_bytes);
+    let kv_shown = match settings.flavor {
+        Flavor::Portable => {
+            context = context.with_kv(open_kv(&settings.kv).await?);
+            context.replace_config(config);
+            if settings.kv.starts_with("redis") {
+                "redis".to_owned()
+            } else {
+                settings.kv.clone()
+            }
+        }
+        Flavor::Fastedge => {
+            // FastEdge apps read config from env vars and secrets, and keep
+            // counters in the PoP's cache: play both, in memory.
+            let fastedge = FastEdge::new();
+            for (key, value) in config.iter() {
+                fastedge.set_app_config(key, value);
+            }
+            context = context.with_fastedge(fastedge);
+            "FastEdge cache-sync (in memory, this PoP only)".to_owned()
+        }
+    };
+    if let Some(timeout) = settings.request_timeout {
+        context = context.with_request_timeout(timeout);
+    }
+    context.outbound().allow_network(true);
 
-    let component = load_component(&args.component)
-        .with_context(|| "build it first with `cargo xtask build`".to_string())?;
     let worker = HttpWorker::new(&component, context)?;
-    let listener = host_test::serve::bind(args.listen, "the worker").await?;
+    let listener = host_test::serve::bind(settings.listen, "the worker").await?;
     let addr = listener.local_addr()?;
 
-    println!("edgeplug worker   http://{addr}/");
-    let kv_shown = if args.kv.starts_with("redis") {
-        "redis"
-    } else {
-        args.kv.as_str()
-    };
+    println!(
+        "edgeplug worker   http://{addr}/ ({} flavor)",
+        settings.flavor.name()
+    );
     println!("KV store          {kv_shown}");
     println!(
         "local S3 store    http://{s3_addr}/ (bucket `{}`, data in {})",
-        args.bucket,
+        settings.bucket,
         s3.root().display()
+    );
+    println!(
+        "limits            {} requests at once, {} MiB per memory, {}, {:?} allocator",
+        settings.max_concurrent_requests,
+        settings.max_memory_bytes / (1024 * 1024),
+        match settings.request_timeout {
+            Some(timeout) => format!("{} ms deadline", timeout.as_millis()),
+            None => "no deadline".to_owned(),
+        },
+        host_test::allocator(),
     );
     println!();
     println!("  curl http://{addr}/                                  # Page views: N");
@@ -137,15 +144,45 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("  curl -X POST 'http://{addr}/counters/likes?by=5'     # add to a counter");
     println!("  curl -T README.md http://{addr}/objects/docs/readme.md  # upload into the bucket");
     println!();
-    println!("Ctrl-C stops.");
+    println!("Ctrl-C stops (in-flight requests finish first).");
 
-    tokio::select! {
-        result = host_test::serve::serve(worker, listener) => result,
-        _ = tokio::signal::ctrl_c() => {
-            println!("stopping");
+    let server = Server::new(
+        worker,
+        ServeOptions {
+            max_concurrent_requests: settings.max_concurrent_requests,
+            queue_timeout: settings.queue_timeout,
+            drain_timeout: settings.drain_timeout,
+        },
+    );
+    match server.run(listener, shutdown_signal()).await {
+        Shutdown::Drained => {
+            println!("stopped");
             Ok(())
         }
+        Shutdown::TimedOut { open_connections } => anyhow::bail!(
+            "stopped with requests unfinished after the drain timeout ({open_connections} connections were open)"
+        ),
     }
+}
+
+/// Ctrl-C or SIGTERM, whichever comes first.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    println!("stopping: draining in-flight requests");
 }
 
 #[tokio::main]
