@@ -31,6 +31,7 @@ pub mod kv;
 mod limits;
 pub mod load;
 mod outbound;
+mod request;
 mod s3;
 pub mod serve;
 mod state;
@@ -51,6 +52,10 @@ pub use outbound::{
     CannedResponse, DEFAULT_RECORDED_BODY_BYTES, OutboundHandler, OutboundHttp, OutboundRequest,
     RecordedRequest,
 };
+pub use request::{FullBody, Request};
+/// The `http` crate this API speaks (status codes, header maps, methods),
+/// so that tests need not depend on a matching version themselves.
+pub use http;
 pub use s3::{LocalS3, S3Credentials};
 pub use state::HostState;
 pub use typed::{CounterClient, UploadOptions, UploaderClient};

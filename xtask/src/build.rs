@@ -12,6 +12,10 @@ pub const COMPONENTS: [&str; 3] = ["counter", "uploader", "entry"];
 /// The FastEdge adapter crates (built like the components).
 pub const ADAPTERS: [&str; 2] = ["fastedge-kv", "fastedge-config"];
 
+/// The example crates in `examples/` that are components (built like the
+/// components, with the same profile).
+pub const EXAMPLES: [&str; 1] = ["rate-limiter"];
+
 /// Components built only for host-test's own tests (never composed or
 /// shipped): `misbehave` loops or allocates on request.
 pub const TEST_COMPONENTS: [&str; 1] = ["misbehave"];
@@ -32,7 +36,12 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     workspace::ensure_wasm_target()?;
     let mut cargo = workspace::cargo(root);
     cargo.args(["build", "--target", "wasm32-wasip2", "--profile", PROFILE]);
-    for name in COMPONENTS.into_iter().chain(ADAPTERS).chain(TEST_COMPONENTS) {
+    for name in COMPONENTS
+        .into_iter()
+        .chain(ADAPTERS)
+        .chain(EXAMPLES)
+        .chain(TEST_COMPONENTS)
+    {
         cargo.args(["-p", name]);
     }
     workspace::run(&mut cargo)?;
@@ -43,7 +52,11 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     let out = workspace::output_dir(root);
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut written = Vec::new();
-    for name in COMPONENTS.into_iter().chain(ADAPTERS).chain(TEST_COMPONENTS) {
+    for name in COMPONENTS
+        .into_iter()
+        .chain(ADAPTERS)
+        .chain(TEST_COMPONENTS)
+    {
         // Cargo names the artifact after the crate, with `_` for `-`.
         let from = built.join(format!("{}.wasm", name.replace('-', "_")));
         let to = out.join(format!("{name}.wasm"));
@@ -74,6 +87,7 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     written.push(worker.clone());
 
     written.push(fastedge_worker(root, &out, &bytes)?);
+    written.extend(examples(root, &built, &out)?);
 
     println!("xtask: built and validated");
     for path in &written {
@@ -116,6 +130,63 @@ fn fastedge_packages(out: &Path) -> [(&'static str, PathBuf); 5] {
     ]
 }
 
+/// Copies and validates the example components, then composes the
+/// examples' workers: `limited-worker.wasm` (the rate limiter in front of
+/// the entry, counter and uploader) is checked like the portable worker,
+/// and must not import the `wasi:http/incoming-handler` the limiter hands
+/// requests to (that import must be wired to the entry).
+fn examples(root: &Path, built: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for name in EXAMPLES {
+        let from = built.join(format!("{}.wasm", name.replace('-', "_")));
+        let to = out.join(format!("{name}.wasm"));
+        std::fs::copy(&from, &to)
+            .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+        inspect::validate(&to)?;
+        written.push(to);
+    }
+
+    let limited = out.join("limited-worker.wasm");
+    let bytes = compose::compose(
+        &root.join("examples/rate-limiter/limited-worker.wac"),
+        &limited_worker_packages(out),
+    )?;
+    std::fs::write(&limited, &bytes)
+        .with_context(|| format!("cannot write {}", limited.display()))?;
+    inspect::validate(&limited)?;
+    check_limited_world(&inspect::world_of(&bytes)?)
+        .with_context(|| format!("{} is not a complete worker", limited.display()))?;
+    written.push(limited);
+    Ok(written)
+}
+
+/// The packages `examples/rate-limiter/limited-worker.wac` names, from `out`.
+fn limited_worker_packages(out: &Path) -> [(&'static str, PathBuf); 4] {
+    [
+        ("edgeplug:counter", out.join("counter.wasm")),
+        ("edgeplug:uploader", out.join("uploader.wasm")),
+        ("edgeplug:entry", out.join("entry.wasm")),
+        (
+            "edgeplug-examples:rate-limiter",
+            out.join("rate-limiter.wasm"),
+        ),
+    ]
+}
+
+/// The portable worker's checks, plus: the limiter's next handler is wired
+/// (an unwired one would survive as an import, and still be `wasi:*`).
+fn check_limited_world(world: &inspect::World) -> anyhow::Result<()> {
+    inspect::check_portable_world(world)?;
+    if let Some(next) = world
+        .imports
+        .iter()
+        .find(|i| i.starts_with("wasi:http/incoming-handler"))
+    {
+        anyhow::bail!("it imports `{next}`: the rate limiter's next handler is not wired");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +216,35 @@ mod tests {
             .to_string();
         assert!(
             error.contains("`wasi:keyvalue/store@0.2.0-draft`"),
+            "{error}"
+        );
+    }
+
+    /// The limited worker with the limiter's next handler left unwired:
+    /// the composition still works, but the check refuses it by name.
+    /// Needs `cargo xtask build` first.
+    #[test]
+    fn a_limited_worker_without_its_next_handler_is_refused() {
+        let root = workspace::root().expect("the workspace");
+        let out = workspace::output_dir(&root);
+        let source = std::fs::read_to_string(root.join("examples/rate-limiter/limited-worker.wac"))
+            .expect("examples/rate-limiter/limited-worker.wac");
+        let unwired: Vec<&str> = source
+            .lines()
+            .filter(|line| !line.contains("entry[\"wasi:http/incoming-handler"))
+            .collect();
+        let unwired = unwired.join("\n");
+        assert_ne!(
+            unwired, source,
+            "the next-handler wiring was found and removed"
+        );
+        let bytes = compose::compose_source(&unwired, &limited_worker_packages(&out))
+            .unwrap_or_else(|e| panic!("composes (run `cargo xtask build` first): {e:#}"));
+        let error = check_limited_world(&inspect::world_of(&bytes).expect("a component"))
+            .expect_err("the check refuses an unwired next handler")
+            .to_string();
+        assert!(
+            error.contains("`wasi:http/incoming-handler@0.2.6`"),
             "{error}"
         );
     }
