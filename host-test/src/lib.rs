@@ -46,6 +46,9 @@ pub use host::{
     Allocator, EngineOptions, HostContext, allocator, configure_engine, engine, linker,
     load_component,
 };
+/// The `http` crate this API speaks (status codes, header maps, methods),
+/// so that tests need not depend on a matching version themselves.
+pub use http;
 pub use kv::{FakeKv, KvBackend, KvError, KvOp, MemoryKv, MultiPopKv, Pop, SimClock};
 pub use limits::{GuestLimits, PeakMemory};
 pub use outbound::{
@@ -53,9 +56,6 @@ pub use outbound::{
     RecordedRequest,
 };
 pub use request::{FullBody, Request};
-/// The `http` crate this API speaks (status codes, header maps, methods),
-/// so that tests need not depend on a matching version themselves.
-pub use http;
 pub use s3::{LocalS3, S3Credentials};
 pub use state::HostState;
 pub use typed::{CounterClient, UploadOptions, UploaderClient};
