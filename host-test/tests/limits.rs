@@ -1,5 +1,6 @@
 //! The host's limits: a request deadline and a per-memory cap. A guest that
-//! hits either fails alone; the host keeps serving.
+//! hits either fails alone; the host keeps serving. The `misbehave` test
+//! component loops or allocates on request, served as `serve` does.
 
 mod common;
 
@@ -8,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use host_test::bodies::PatternBody;
-use host_test::{Fault, FaultyS3, HttpWorker, Matcher, TimedOut};
+use host_test::serve::{ServeOptions, Server};
+use host_test::{Fault, FaultyS3, HostContext, HttpWorker, Matcher, TimedOut};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_past_its_deadline_times_out_and_the_next_succeeds() -> anyhow::Result<()> {
@@ -62,5 +64,81 @@ async fn a_guest_growing_past_the_memory_cap_fails_alone() -> anyhow::Result<()>
     assert!(worker.context().peak_memory().largest_memory() <= 6 * 1024 * 1024);
     // The host and the next request are fine.
     assert_eq!(worker.get("/").await?.text(), "Page views: 2");
+    Ok(())
+}
+
+/// Serves the `misbehave` test component with `context` on a free loopback
+/// port, as `edgeplug-host serve` would.
+async fn serve_misbehave(context: HostContext) -> anyhow::Result<std::net::SocketAddr> {
+    let worker = HttpWorker::new(&common::component("misbehave"), context)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = Server::new(worker, ServeOptions::default());
+    tokio::spawn(server.run(listener, std::future::pending()));
+    Ok(addr)
+}
+
+/// `GET path` over a fresh connection: the status, the body, and how long
+/// the answer took.
+async fn get(
+    addr: std::net::SocketAddr,
+    path: &str,
+) -> anyhow::Result<(u16, serde_json::Value, Duration)> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let request = http::Request::get(path)
+        .header(http::header::HOST, addr.to_string())
+        .body(http_body_util::Empty::<Bytes>::new())?;
+    let started = Instant::now();
+    let response = sender.send_request(request).await?;
+    let status = response.status().as_u16();
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await?
+        .to_bytes();
+    let elapsed = started.elapsed();
+    let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    Ok((status, json, elapsed))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_looping_forever_gets_a_504_within_the_deadline_and_the_next_succeeds()
+-> anyhow::Result<()> {
+    let deadline = Duration::from_millis(500);
+    let context = HostContext::new().with_request_timeout(deadline);
+    let addr = serve_misbehave(context).await?;
+    assert_eq!(get(addr, "/").await?.0, 200);
+
+    for _ in 0..3 {
+        let (status, body, elapsed) = get(addr, "/loop").await?;
+        assert_eq!(status, 504, "{body}");
+        assert_eq!(body["error"]["code"], "timeout");
+        assert!(elapsed >= deadline, "not before the deadline: {elapsed:?}");
+        assert!(
+            elapsed <= deadline + Duration::from_millis(100),
+            "within the deadline plus 100 ms: {elapsed:?}"
+        );
+        // The interrupted instance is gone; the host answers the next one.
+        assert_eq!(get(addr, "/").await?.0, 200);
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_allocating_past_the_limit_gets_a_500_and_the_host_keeps_serving()
+-> anyhow::Result<()> {
+    let limit = 32 * 1024 * 1024;
+    let context = HostContext::new().with_memory_limit(limit);
+    let addr = serve_misbehave(context.clone()).await?;
+    for _ in 0..3 {
+        let (status, body, _) = get(addr, "/alloc").await?;
+        assert_eq!(status, 500, "{body}");
+        assert_eq!(body["error"]["code"], "internal");
+        assert_eq!(get(addr, "/").await?.0, 200);
+    }
+    let peak = context.peak_memory().largest_memory();
+    assert!(peak <= limit, "no memory grew past the limit: {peak}");
+    assert!(peak > limit / 2, "the guest really tried: {peak}");
     Ok(())
 }
