@@ -290,7 +290,7 @@ async fn main() -> anyhow::Result<()> {
             let ratio = worker.as_secs_f64() / monolith.as_secs_f64();
             println!(
                 "{:<60} {:>13.2}",
-                format!("  cost of composing, GET {path}: worker / monolith median"),
+                format!("  cost of composing (worker / monolith), GET {path}"),
                 ratio
             );
             ratios.insert(format!("{key}_median_worker_over_monolith"), json!(ratio));
@@ -317,7 +317,7 @@ async fn main() -> anyhow::Result<()> {
         let ratio = monolith_rps / worker_rps;
         println!(
             "{:<60} {:>13.2}",
-            "  cost of composing, HTTP: monolith / worker req/s", ratio
+            "  cost of composing (monolith / worker req/s)", ratio
         );
         ratios.insert(
             "http_get_root_rps_monolith_over_worker".into(),
