@@ -33,6 +33,15 @@ pub enum Allocator {
     OnDemand,
 }
 
+impl std::fmt::Display for Allocator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Allocator::Pooling => "pooling",
+            Allocator::OnDemand => "on-demand",
+        })
+    }
+}
+
 /// Settings of the process-wide [`engine`]. They only apply if set with
 /// [`configure_engine`] before anything compiles or runs a component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

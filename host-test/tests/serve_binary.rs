@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use host_test::load::{self, LoadPlan, Until};
@@ -18,6 +19,8 @@ mod common;
 struct Server {
     child: Child,
     addr: String,
+    /// What it printed after its address.
+    stdout: Arc<Mutex<Vec<String>>>,
 }
 
 impl Drop for Server {
@@ -28,6 +31,20 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Waits up to a few seconds for a printed line containing `text`.
+    fn printed(&self, text: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let lines = self.stdout.lock().unwrap_or_else(|e| e.into_inner());
+            if lines.iter().any(|line| line.contains(text)) {
+                return true;
+            }
+            drop(lines);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     fn socket_addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.addr.parse()?)
     }
@@ -79,6 +96,7 @@ fn start_command(mut command: Command) -> anyhow::Result<Server> {
     let mut server = Server {
         child,
         addr: String::new(),
+        stdout: Arc::default(),
     };
     for line in lines.by_ref() {
         let line = line?;
@@ -96,7 +114,12 @@ fn start_command(mut command: Command) -> anyhow::Result<Server> {
         "the server did not print its address"
     );
     // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    let printed = Arc::clone(&server.stdout);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            printed.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+        }
+    });
     Ok(server)
 }
 
@@ -405,5 +428,32 @@ fn the_fastedge_flavor_serves_the_fastedge_worker() -> anyhow::Result<()> {
     }
     let (status, body) = exchange(&server.addr, "PUT", "/objects/fe.txt", b"hello")?;
     assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    Ok(())
+}
+
+#[test]
+fn serve_pools_instances_and_falls_back_where_the_pool_cannot_be_reserved() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = start(data.path())?;
+    assert!(server.printed("pooling allocator"));
+    drop(server);
+
+    // 256 GiB of address space: too little for the pool's reservation
+    // (terabytes), plenty for instances allocated one by one.
+    let plain = serve_command(data.path(), &["--kv", "memory"])?;
+    let mut limited = Command::new("sh");
+    limited
+        .arg("-c")
+        .arg("ulimit -v 268435456 && exec \"$0\" \"$@\"")
+        .arg(plain.get_program())
+        .args(plain.get_args())
+        .current_dir(data.path());
+    let server = start_command(limited)?;
+    assert!(server.printed("on-demand allocator"));
+    for n in 1..=3 {
+        let (status, body) = exchange(&server.addr, "GET", "/", b"")?;
+        assert_eq!(status, 200);
+        assert_eq!(String::from_utf8(body)?, format!("Page views: {n}"));
+    }
     Ok(())
 }

@@ -129,7 +129,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         s3.root().display()
     );
     println!(
-        "limits            {} requests at once, {} MiB per memory, {}, {:?} allocator",
+        "limits            {} requests at once, {} MiB per memory, {}, {} allocator",
         settings.max_concurrent_requests,
         settings.max_memory_bytes / (1024 * 1024),
         match settings.request_timeout {
