@@ -134,7 +134,9 @@ fn fastedge_packages(out: &Path) -> [(&'static str, PathBuf); 5] {
 /// examples' workers: `limited-worker.wasm` (the rate limiter in front of
 /// the entry, counter and uploader) is checked like the portable worker,
 /// and must not import the `wasi:http/incoming-handler` the limiter hands
-/// requests to (that import must be wired to the entry).
+/// requests to (that import must be wired to the entry). The rate
+/// limiter's tests also get `limiter-over-entry.wasm`, which leaves
+/// `edgeplug:worker/{counter,uploader}` to the test host.
 fn examples(root: &Path, built: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for name in EXAMPLES {
@@ -157,6 +159,18 @@ fn examples(root: &Path, built: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf
     check_limited_world(&inspect::world_of(&bytes)?)
         .with_context(|| format!("{} is not a complete worker", limited.display()))?;
     written.push(limited);
+
+    // A test fixture: the limiter over the entry, with the counter and
+    // uploader imports left for the test host's fakes.
+    let fixture = out.join("limiter-over-entry.wasm");
+    let bytes = compose::compose(
+        &root.join("examples/rate-limiter/tests/limiter-over-entry.wac"),
+        &limited_worker_packages(out),
+    )?;
+    std::fs::write(&fixture, &bytes)
+        .with_context(|| format!("cannot write {}", fixture.display()))?;
+    inspect::validate(&fixture)?;
+    written.push(fixture);
     Ok(written)
 }
 
