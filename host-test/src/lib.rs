@@ -49,7 +49,7 @@ pub use host::{
 /// The `http` crate this API speaks (status codes, header maps, methods),
 /// so that tests need not depend on a matching version themselves.
 pub use http;
-pub use kv::{FakeKv, KvBackend, KvError, KvOp, MemoryKv, MultiPopKv, Pop, SimClock};
+pub use kv::{FakeKv, KvBackend, KvCall, KvError, KvOp, MemoryKv, MultiPopKv, Pop, SimClock};
 pub use limits::{GuestLimits, PeakMemory};
 pub use outbound::{
     CannedResponse, DEFAULT_RECORDED_BODY_BYTES, OutboundHandler, OutboundHttp, OutboundRequest,

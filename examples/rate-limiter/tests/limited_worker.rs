@@ -57,7 +57,7 @@ async fn the_eleventh_request_in_a_window_of_ten_gets_429_with_retry_after() -> 
         key.starts_with("rl:") && key.ends_with(":203.0.113.7"),
         "{key}"
     );
-    let views = kv.backend().get("default", "page_views").await?;
+    let views = kv.value("default", "page_views").await?;
     assert_eq!(views.as_deref(), Some(&b"10"[..]));
     Ok(())
 }
@@ -116,7 +116,7 @@ async fn a_failing_counter_fails_open_unless_configured_closed() -> Result<()> {
     assert_eq!(closed.status, 503);
     assert_eq!(closed.json()?["error"]["code"], "unavailable");
     assert_eq!(
-        kv.backend().get("default", "page_views").await?.as_deref(),
+        kv.value("default", "page_views").await?.as_deref(),
         Some(&b"1"[..])
     );
     Ok(())

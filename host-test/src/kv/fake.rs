@@ -94,6 +94,22 @@ impl FakeKv {
         &self.inner.backend
     }
 
+    /// Stores `value` under `key` of `bucket` without logging a call: the
+    /// state a test starts from.
+    pub async fn seed(
+        &self,
+        bucket: &str,
+        key: &str,
+        value: impl Into<Vec<u8>>,
+    ) -> Result<(), KvError> {
+        self.inner.backend.set(bucket, key, value.into()).await
+    }
+
+    /// The value under `key` of `bucket`, read without logging a call.
+    pub async fn value(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        self.inner.backend.get(bucket, key).await
+    }
+
     /// Every call made so far, oldest first.
     pub fn calls(&self) -> Vec<KvCall> {
         self.inner.calls.all()
@@ -208,6 +224,22 @@ mod tests {
         assert_eq!(kv.increment("b", "k", 1).await, Ok(1));
         assert_eq!(kv.get("b", "k").await, Ok(Some(b"1".to_vec())));
         assert_eq!(kv.count(KvOp::Increment), 3);
+    }
+
+    #[tokio::test]
+    async fn seeding_and_reading_back_log_no_calls() {
+        let kv = FakeKv::new();
+        kv.seed("b", "k", "v").await.expect("seeded");
+        assert_eq!(kv.get("b", "k").await, Ok(Some(b"v".to_vec())));
+        assert_eq!(kv.value("b", "k").await, Ok(Some(b"v".to_vec())));
+        assert_eq!(
+            kv.calls(),
+            [KvCall {
+                op: KvOp::Get,
+                bucket: "b".into(),
+                key: Some("k".into())
+            }]
+        );
     }
 
     #[tokio::test]
