@@ -264,6 +264,11 @@ async fn main() -> anyhow::Result<()> {
 
     let worker_wasm = args.wasm_dir.join("worker.wasm");
     let component = compile(&worker_wasm, &mut report, "compile_worker_ms")?;
+    // Instantiation dominates a request: say which allocator did it (pooling
+    // may have fallen back to on-demand on this machine).
+    let allocator = format!("{:?}", host_test::allocator());
+    println!("{:<60} {:>16}", "instance allocator", allocator);
+    report.insert("allocator".into(), json!(allocator));
     let monolith = match &args.monolith {
         Some(path) => {
             let monolith = compile(path, &mut report, "compile_monolith_ms")?;
