@@ -119,34 +119,49 @@ impl HttpWorker {
             .new_incoming_request(Scheme::Http, request)?;
         let outparam = store.data_mut().http().new_response_outparam(sender)?;
         let proxy = self.pre.instantiate_async(&mut store).await?;
-        let task = tokio::spawn(async move {
+        let mut call = Box::pin(async move {
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, request, outparam)
                 .await
         });
-        // If this future is dropped before the guest answers (a deadline
-        // passed), the instance goes with it instead of running on.
-        let mut guard = AbortUnlessAnswered(Some(task.abort_handle()));
-        match receiver.await {
-            Ok(Ok(response)) => {
-                // The guest may still be writing the body: let it run.
-                guard.0 = None;
-                Ok(response)
-            }
-            Ok(Err(code)) => Err(anyhow!("the guest answered with an error code: {code:?}")),
-            Err(_) => match task.await {
-                Ok(Ok(())) => Err(anyhow!("the guest returned without setting a response")),
-                Ok(Err(trap))
+        // Run the guest right here until it answers: no task hop on the hot
+        // path, and if this future is dropped (a deadline passed) the
+        // instance goes with it instead of running on.
+        let mut receiver = receiver;
+        let (answered, still_running) = tokio::select! {
+            biased;
+            answered = &mut receiver => (answered, true),
+            finished = &mut call => match finished {
+                // Returned: it answered (or never will).
+                Ok(()) => (receiver.await, false),
+                Err(trap)
                     if trap.downcast_ref::<wasmtime::Trap>()
                         == Some(&wasmtime::Trap::Interrupt) =>
                 {
                     let timeout = self.context.request_timeout().unwrap_or_default();
-                    Err(TimedOut(timeout).into())
+                    return Err(TimedOut(timeout).into());
                 }
-                Ok(Err(trap)) => Err(anyhow!("the guest trapped: {trap:?}")),
-                Err(join) => Err(anyhow!("the guest task failed: {join}")),
+                Err(trap) => return Err(anyhow!("the guest trapped: {trap:?}")),
             },
+        };
+        match answered {
+            Ok(Ok(response)) => {
+                if still_running {
+                    // The guest may still be writing the body: let it run on.
+                    tokio::spawn(async move {
+                        if let Err(trap) = call.await {
+                            tracing::warn!(
+                                error = %format!("{trap:?}"),
+                                "the guest failed after answering"
+                            );
+                        }
+                    });
+                }
+                Ok(response)
+            }
+            Ok(Err(code)) => Err(anyhow!("the guest answered with an error code: {code:?}")),
+            Err(_) => Err(anyhow!("the guest returned without setting a response")),
         }
     }
 
@@ -189,16 +204,5 @@ impl HttpWorker {
     /// `GET path`.
     pub async fn get(&self, path: &str) -> anyhow::Result<Response> {
         self.request("GET", path, Bytes::new()).await
-    }
-}
-
-/// Aborts the guest's task when dropped, unless it was disarmed.
-struct AbortUnlessAnswered(Option<tokio::task::AbortHandle>);
-
-impl Drop for AbortUnlessAnswered {
-    fn drop(&mut self) {
-        if let Some(handle) = self.0.take() {
-            handle.abort();
-        }
     }
 }

@@ -129,7 +129,10 @@ async fn a_guest_looping_forever_gets_a_504_within_the_deadline_and_the_next_suc
 async fn a_guest_allocating_past_the_limit_gets_a_500_and_the_host_keeps_serving()
 -> anyhow::Result<()> {
     let limit = 32 * 1024 * 1024;
-    let context = HostContext::new().with_memory_limit(limit);
+    let context = HostContext::new()
+        .with_memory_limit(limit)
+        // Its allocator reports the failure on stderr: expected here.
+        .with_inherited_stdio(false);
     let addr = serve_misbehave(context.clone()).await?;
     for _ in 0..3 {
         let (status, body, _) = get(addr, "/alloc").await?;

@@ -49,7 +49,10 @@ mod tests {
     #[test]
     fn paths_choose_behaviors() {
         assert_eq!(Behavior::for_path(Some("/loop")), Behavior::Loop);
-        assert_eq!(Behavior::for_path(Some("/alloc?size=1")), Behavior::Allocate);
+        assert_eq!(
+            Behavior::for_path(Some("/alloc?size=1")),
+            Behavior::Allocate
+        );
         assert_eq!(Behavior::for_path(Some("/")), Behavior::Answer);
         assert_eq!(Behavior::for_path(Some("/loops")), Behavior::Answer);
         assert_eq!(Behavior::for_path(None), Behavior::Answer);
