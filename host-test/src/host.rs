@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
 
@@ -173,9 +173,6 @@ const POOL_TABLES_PER_COMPONENT: u32 = 16;
 
 /// How often the engine's epoch advances: the granularity of deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// A deadline far enough away to mean "none".
-const NO_DEADLINE_TICKS: u64 = 1 << 40;
 
 /// Compiles the component at `path`, reusing an earlier compilation of the
 /// same unchanged file in this process.
@@ -430,11 +427,18 @@ impl HostContext {
         };
         let mut store = Store::new(engine(), state);
         store.limiter(|state| &mut state.limits);
-        let ticks = self.request_timeout.map_or(NO_DEADLINE_TICKS, |timeout| {
-            (timeout.as_millis() / EPOCH_TICK.as_millis()) as u64 + 1
+        // Every epoch tick the guest yields to the executor (so a guest
+        // that computes without pause shares its thread and lets host-side
+        // timers fire), and past the request's deadline it is interrupted:
+        // a deadline precise to one tick, however late the ticker runs.
+        let deadline = self.request_timeout.map(|timeout| Instant::now() + timeout);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(match deadline {
+                Some(deadline) if Instant::now() >= deadline => UpdateDeadline::Interrupt,
+                _ => UpdateDeadline::Yield(1),
+            })
         });
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
         store
     }
 }

@@ -70,10 +70,17 @@ async fn a_guest_growing_past_the_memory_cap_fails_alone() -> anyhow::Result<()>
 /// Serves the `misbehave` test component with `context` on a free loopback
 /// port, as `edgeplug-host serve` would.
 async fn serve_misbehave(context: HostContext) -> anyhow::Result<std::net::SocketAddr> {
+    serve_misbehave_with(context, ServeOptions::default()).await
+}
+
+async fn serve_misbehave_with(
+    context: HostContext,
+    options: ServeOptions,
+) -> anyhow::Result<std::net::SocketAddr> {
     let worker = HttpWorker::new(&common::component("misbehave"), context)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let server = Server::new(worker, ServeOptions::default());
+    let server = Server::new(worker, options);
     tokio::spawn(server.run(listener, std::future::pending()));
     Ok(addr)
 }
@@ -143,5 +150,32 @@ async fn a_guest_allocating_past_the_limit_gets_a_500_and_the_host_keeps_serving
     let peak = context.peak_memory().largest_memory();
     assert!(peak <= limit, "no memory grew past the limit: {peak}");
     assert!(peak > limit / 2, "the guest really tried: {peak}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_concurrency_cap_a_request_waits_then_gets_a_503() -> anyhow::Result<()> {
+    let context = HostContext::new().with_request_timeout(Duration::from_millis(1500));
+    let options = ServeOptions {
+        max_concurrent_requests: 1,
+        queue_timeout: Duration::from_millis(200),
+        ..ServeOptions::default()
+    };
+    let addr = serve_misbehave_with(context, options).await?;
+    // One request holds the only slot for 1.5 s.
+    let busy = tokio::spawn(get(addr, "/loop"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let (status, body, elapsed) = get(addr, "/").await?;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "overloaded");
+    assert!(
+        elapsed >= Duration::from_millis(200),
+        "it waited: {elapsed:?}"
+    );
+
+    assert_eq!(busy.await??.0, 504);
+    // The slot is free again.
+    assert_eq!(get(addr, "/").await?.0, 200);
     Ok(())
 }
