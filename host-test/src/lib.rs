@@ -1,14 +1,18 @@
 //! # host-test
 //!
-//! A Wasmtime host for edgeplug components, and the harness their tests use.
+//! A Wasmtime host for edgeplug components, and the harness their tests use;
+//! also a dev-dependency for testing your own components (see the README's
+//! "Building on edgeplug").
 //!
 //! - [`HostContext`] holds what guests see: a `wasi:keyvalue` store (a
 //!   [`FakeKv`] with a call log and injectable failures by default),
-//!   `wasi:config` values, outgoing-HTTP routes ([`OutboundHttp`], with an
-//!   in-process [`LocalS3`] that verifies SigV4), and host fakes of
+//!   `wasi:config` values, outgoing-HTTP routes ([`OutboundHttp`]: canned
+//!   answers, closures, refusals, or an in-process [`LocalS3`] that
+//!   verifies SigV4, with every request recorded), and host fakes of
 //!   `edgeplug:worker/{counter,uploader}` for testing the entry alone.
 //! - [`HttpWorker`] sends HTTP requests into any component exporting
-//!   `wasi:http/incoming-handler` (the entry, or a composed worker).
+//!   `wasi:http/incoming-handler` (the entry, or a composed worker);
+//!   [`Request`] builds them.
 //! - [`CounterClient`] and [`UploaderClient`] call a component's edgeplug
 //!   exports directly.
 //! - [`serve`] runs a worker on a TCP port, as `cargo xtask serve` does.
