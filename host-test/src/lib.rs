@@ -34,6 +34,7 @@ mod host;
 pub mod kv;
 mod limits;
 pub mod load;
+pub mod next_handler;
 mod outbound;
 mod request;
 mod s3;
