@@ -1,5 +1,5 @@
 //! A small HTTP/1.1 load generator: keep-alive connections over loopback,
-//! each sending requests one after another. The load tests use it to check
+//! each sending its next request as soon as the last answer is read. The load tests use it to check
 //! that no count is lost; `edgeplug-bench` uses it for requests per second.
 
 use std::collections::BTreeMap;
@@ -54,13 +54,22 @@ impl LoadPlan {
     }
 }
 
+/// How long one request may take before it counts as a transport error:
+/// far past anything a healthy run sees, so a stuck server ends the run.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What a load run saw.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LoadReport {
     /// How many responses came back with each status code.
     pub statuses: BTreeMap<u16, u64>,
-    /// Requests that got no response (connection refused, reset, ...).
+    /// Requests that got no response (connection refused or reset, or no
+    /// answer within [`REQUEST_TIMEOUT`]).
     pub transport_errors: u64,
+    /// The first transport error, to show why.
+    pub first_error: Option<String>,
+    /// The time each 2xx response took, sorted.
+    pub latencies: Vec<Duration>,
     /// The wall time of the whole run.
     pub elapsed: Duration,
 }
@@ -80,9 +89,21 @@ impl LoadReport {
         self.statuses.values().sum::<u64>() + self.transport_errors
     }
 
+    /// Responses with any status outside 2xx.
+    pub fn failures(&self) -> u64 {
+        self.statuses.values().sum::<u64>() - self.successes()
+    }
+
     /// Successful responses per second of wall time.
     pub fn successes_per_second(&self) -> f64 {
         self.successes() as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
+    }
+
+    /// The `p` quantile (0.0 to 1.0) of the 2xx latencies.
+    pub fn latency(&self, p: f64) -> Duration {
+        let last = self.latencies.len().saturating_sub(1);
+        let index = ((last as f64) * p.clamp(0.0, 1.0)).round() as usize;
+        self.latencies.get(index).copied().unwrap_or_default()
     }
 
     fn merge(&mut self, other: LoadReport) {
@@ -90,6 +111,10 @@ impl LoadReport {
             *self.statuses.entry(status).or_default() += count;
         }
         self.transport_errors += other.transport_errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        self.latencies.extend(other.latencies);
     }
 }
 
@@ -111,6 +136,7 @@ pub async fn run(plan: &LoadPlan) -> anyhow::Result<LoadReport> {
         report.merge(task.await?);
     }
     report.elapsed = started.elapsed();
+    report.latencies.sort_unstable();
     Ok(report)
 }
 
@@ -125,18 +151,32 @@ async fn one_connection(target: SocketAddr, plan: &LoadPlan, started: Instant) -
             _ => {}
         }
         sent += 1;
-        if sender.is_none() {
-            sender = connect(target).await.ok();
+        let outcome = async {
+            let sender = match &mut sender {
+                Some(sender) => sender,
+                None => sender.insert(connect(target).await?),
+            };
+            let began = Instant::now();
+            let status = tokio::time::timeout(REQUEST_TIMEOUT, send(sender, target, plan))
+                .await
+                .map_err(|_| anyhow::anyhow!("no answer within {REQUEST_TIMEOUT:?}"))??;
+            anyhow::Ok((status, began.elapsed()))
         }
-        let Some(open) = sender.as_mut() else {
-            report.transport_errors += 1;
-            continue;
-        };
-        match send(open, target, plan).await {
-            Ok(status) => *report.statuses.entry(status).or_default() += 1,
-            Err(_) => {
+        .await;
+        match outcome {
+            Ok((status, took)) => {
+                *report.statuses.entry(status).or_default() += 1;
+                if (200..300).contains(&status) {
+                    report.latencies.push(took);
+                }
+            }
+            Err(error) => {
                 report.transport_errors += 1;
+                report.first_error.get_or_insert(format!("{error:#}"));
+                // The next request opens a new connection; don't spin on a
+                // server that refuses every one.
                 sender = None;
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
     }
@@ -144,7 +184,9 @@ async fn one_connection(target: SocketAddr, plan: &LoadPlan, started: Instant) -
 }
 
 async fn connect(target: SocketAddr) -> anyhow::Result<http1::SendRequest<Empty<Bytes>>> {
-    let stream = tokio::net::TcpStream::connect(target).await?;
+    let stream = tokio::net::TcpStream::connect(target)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to {target}: {e}"))?;
     stream.set_nodelay(true)?;
     let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(async move {
@@ -181,17 +223,34 @@ mod tests {
             statuses: BTreeMap::from([(200, 5), (201, 1), (503, 2)]),
             transport_errors: 1,
             elapsed: Duration::from_secs(2),
+            ..LoadReport::default()
         };
         assert_eq!(report.successes(), 6);
+        assert_eq!(report.failures(), 2);
         assert_eq!(report.requests(), 9);
         assert_eq!(report.successes_per_second(), 3.0);
         report.merge(LoadReport {
             statuses: BTreeMap::from([(200, 4)]),
             transport_errors: 2,
-            elapsed: Duration::ZERO,
+            first_error: Some("reset".into()),
+            ..LoadReport::default()
         });
         assert_eq!(report.statuses[&200], 9);
         assert_eq!(report.transport_errors, 3);
+        assert_eq!(report.first_error.as_deref(), Some("reset"));
+    }
+
+    #[test]
+    fn latency_quantiles_come_from_the_sorted_latencies() {
+        let report = LoadReport {
+            latencies: (1..=100).map(Duration::from_millis).collect(),
+            ..LoadReport::default()
+        };
+        assert_eq!(report.latency(0.0), Duration::from_millis(1));
+        assert_eq!(report.latency(0.5), Duration::from_millis(51));
+        assert_eq!(report.latency(0.99), Duration::from_millis(99));
+        assert_eq!(report.latency(1.0), Duration::from_millis(100));
+        assert_eq!(LoadReport::default().latency(0.5), Duration::ZERO);
     }
 
     #[tokio::test]

@@ -7,7 +7,6 @@
 //! first checks that the monolith answers like the composed worker, then
 //! measures both the same way: what composition costs is their ratio.
 
-mod load;
 mod parity;
 mod upload;
 
@@ -18,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Parser;
+use host_test::load::{self, LoadPlan, LoadReport, Until};
 use host_test::{HostContext, HttpWorker, MemoryKv};
 use serde_json::json;
 use wasmtime::component::Component;
@@ -179,38 +179,44 @@ async fn http_load(
         tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(host_test::serve::serve(worker.clone(), listener));
-    let warm = load::run(addr, "/", connections, Duration::from_secs(1)).await?;
-    let run = load::run(addr, "/", connections, Duration::from_secs(secs)).await?;
+    let plan = |secs| {
+        LoadPlan::get(
+            vec![addr],
+            connections,
+            Until::Elapsed(Duration::from_secs(secs)),
+            "/",
+        )
+    };
+    let warm = load::run(&plan(1)).await?;
+    let run = load::run(&plan(secs)).await?;
     server.abort();
 
-    let (p50, p99) = (
-        percentile(&run.latencies, 0.5),
-        percentile(&run.latencies, 0.99),
-    );
+    let (p50, p99) = (run.latency(0.5), run.latency(0.99));
     println!(
         "{:<60} {:>10.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
         format!("HTTP GET /, {connections} connections, {secs} s: {name}"),
-        run.rps(),
+        run.successes_per_second(),
         millis(p50),
         millis(p99)
     );
-    if run.errors > 0 || run.non_200 > 0 {
+    let clean = |report: &LoadReport| report.transport_errors == 0 && report.failures() == 0;
+    if !clean(&run) {
         println!(
-            "{:<60} {:>10} errors, {} non-200 (first error: {})",
+            "{:<60} {:>10} errors, {} non-2xx (first error: {})",
             "  not counted",
-            run.errors,
-            run.non_200,
+            run.transport_errors,
+            run.failures(),
             run.first_error.as_deref().unwrap_or("none")
         );
-    } else if warm.errors == 0 && warm.non_200 == 0 {
+    } else if clean(&warm) {
         // Every 200 was one increment: a lost one would show here.
         let counted = worker.get("/counters/page_views").await?.json()?["value"]
             .as_u64()
             .context("no page_views value")?;
         anyhow::ensure!(
-            counted == warm.ok + run.ok,
+            counted == warm.successes() + run.successes(),
             "{name}: page_views is {counted} after {} answered GET /",
-            warm.ok + run.ok
+            warm.successes() + run.successes()
         );
     }
     report.insert(
@@ -218,16 +224,16 @@ async fn http_load(
         json!({
             "connections": connections,
             "seconds": run.elapsed.as_secs_f64(),
-            "ok": run.ok,
-            "non_200": run.non_200,
-            "errors": run.errors,
+            "ok": run.successes(),
+            "non_2xx": run.failures(),
+            "errors": run.transport_errors,
             "first_error": run.first_error,
-            "rps": run.rps(),
+            "rps": run.successes_per_second(),
             "p50_ms": millis(p50),
             "p99_ms": millis(p99),
         }),
     );
-    Ok(run.rps())
+    Ok(run.successes_per_second())
 }
 
 #[tokio::main]
