@@ -13,10 +13,11 @@ use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::bindings;
+use crate::clock::GuestWallClock;
 use crate::config::ConfigValues;
 use crate::fakes::{FakeCounter, FakeUploader};
 use crate::fastedge::FastEdge;
-use crate::kv::{FakeKv, KvBackend, MultiPopKv, Pop};
+use crate::kv::{FakeKv, KvBackend, MultiPopKv, Pop, SimClock};
 use crate::limits::{GuestLimits, PeakMemory};
 use crate::outbound::OutboundHttp;
 use crate::state::HostState;
@@ -233,6 +234,8 @@ pub struct HostContext {
     max_memory_bytes: Option<usize>,
     request_timeout: Option<Duration>,
     peak_memory: Arc<PeakMemory>,
+    next: OutboundHttp,
+    wall_clock: Option<GuestWallClock>,
 }
 
 impl std::fmt::Debug for HostContext {
@@ -265,6 +268,8 @@ impl HostContext {
             max_memory_bytes: None,
             request_timeout: None,
             peak_memory: Default::default(),
+            next: OutboundHttp::new(),
+            wall_clock: None,
         }
     }
 
@@ -367,6 +372,22 @@ impl HostContext {
         &self.outbound
     }
 
+    /// The fake behind an imported `wasi:http/incoming-handler` (a
+    /// middleware's next handler), for components that import one: its
+    /// routes answer the requests the guest hands on, and its log records
+    /// them. [`HttpWorker`](crate::HttpWorker) links it.
+    pub fn next_handler(&self) -> &OutboundHttp {
+        &self.next
+    }
+
+    /// Sets the wall clock guests read to `start` plus the time on `clock`:
+    /// with [`SimClock::manual`], advancing `clock` moves guest time without
+    /// sleeping. By default guests read the real time.
+    pub fn with_wall_clock(mut self, start: SystemTime, clock: SimClock) -> Self {
+        self.wall_clock = Some(GuestWallClock::new(start, clock));
+        self
+    }
+
     /// The host's `edgeplug:worker/counter`, for components that import it.
     pub fn fake_counter(&self) -> &FakeCounter {
         &self.counter
@@ -411,6 +432,9 @@ impl HostContext {
         let mut wasi = WasiCtx::builder();
         if self.inherit_stdio {
             wasi.inherit_stdout().inherit_stderr();
+        }
+        if let Some(clock) = &self.wall_clock {
+            wasi.wall_clock(clock.clone());
         }
         let state = HostState {
             table: Default::default(),

@@ -26,6 +26,7 @@ pub mod artifacts;
 pub mod bindings;
 pub mod bodies;
 mod call_log;
+mod clock;
 mod config;
 mod fakes;
 pub mod fastedge;

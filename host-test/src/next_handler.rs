@@ -5,9 +5,9 @@
 //! and sent through an [`OutboundHttp`], so the same routes (canned answers,
 //! closures) answer it and the same log records it.
 //!
-//! [`HttpWorker`](crate::HttpWorker) does not link it yet; with
-//! [`crate::linker`], [`add_to_linker`] and wasmtime-wasi-http's `ProxyPre`
-//! a test can drive a middleware component alone.
+//! [`HttpWorker`](crate::HttpWorker) links it with the context's
+//! [`HostContext::next_handler`](crate::HostContext::next_handler), so a
+//! test can drive a middleware component alone.
 
 use std::pin::Pin;
 

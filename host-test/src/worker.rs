@@ -64,7 +64,9 @@ impl std::fmt::Debug for HttpWorker {
 impl HttpWorker {
     /// Links `component` against the host once.
     pub fn new(component: &Component, context: HostContext) -> anyhow::Result<Self> {
-        let pre = linker()?
+        let mut linker = linker()?;
+        crate::next_handler::add_to_linker(&mut linker, context.next_handler().clone())?;
+        let pre = linker
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
             .context("the component's imports cannot be satisfied by the host")?;
