@@ -14,7 +14,7 @@ pub const ADAPTERS: [&str; 2] = ["fastedge-kv", "fastedge-config"];
 
 /// The example crates in `examples/` that are components (built like the
 /// components, with the same profile).
-pub const EXAMPLES: [&str; 1] = ["rate-limiter"];
+pub const EXAMPLES: [&str; 2] = ["rate-limiter", "weather-cache"];
 
 /// Components built only for host-test's own tests (never composed or
 /// shipped): `misbehave` loops or allocates on request.
