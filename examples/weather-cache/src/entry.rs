@@ -33,7 +33,7 @@ pub struct Entry {
 /// by another version): the cache treats it as a miss.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EntryError {
-    /// The first line is not [`MAGIC`].
+    /// The first line is not `weather-cache/1`.
     #[error("not a weather-cache/1 entry")]
     UnknownFormat,
     /// The header lines are cut short or malformed.
