@@ -9,13 +9,9 @@ pub mod behavior;
 #[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
-        inline: "
-            package edgeplug-test:misbehave;
-            world misbehave {
-                export wasi:http/incoming-handler@0.2.6;
-            }
-        ",
+        // edgeplug's folder first: its `deps/` holds the WASI packages the
+        // world in `wit/` names.
+        path: ["../../wit", "wit"],
         world: "edgeplug-test:misbehave/misbehave",
         generate_all,
     });
