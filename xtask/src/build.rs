@@ -57,17 +57,12 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
         .chain(ADAPTERS)
         .chain(TEST_COMPONENTS)
     {
-        // Cargo names the artifact after the crate, with `_` for `-`.
-        let from = built.join(format!("{}.wasm", name.replace('-', "_")));
-        let to = out.join(format!("{name}.wasm"));
-        std::fs::copy(&from, &to)
-            .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
-        inspect::validate(&to)?;
-        written.push(to);
+        written.push(copy_built(built.as_path(), &out, name)?);
     }
 
     let worker = out.join("worker.wasm");
-    let bytes = compose::compose(
+    let bytes = compose_into(
+        &worker,
         &root.join("compose/worker.wac"),
         &[
             ("edgeplug:counter", out.join("counter.wasm")),
@@ -75,9 +70,6 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
             ("edgeplug:entry", out.join("entry.wasm")),
         ],
     )?;
-    std::fs::write(&worker, &bytes)
-        .with_context(|| format!("cannot write {}", worker.display()))?;
-    inspect::validate(&worker)?;
     inspect::check_portable_world(&inspect::world_of(&bytes)?).with_context(|| {
         format!(
             "{} does not have the portable worker's world",
@@ -97,18 +89,37 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     Ok(Outputs { worker })
 }
 
+/// Copies crate `name`'s artifact from `built` to `out/<name>.wasm` and
+/// validates it.
+fn copy_built(built: &Path, out: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    // Cargo names the artifact after the crate, with `_` for `-`.
+    let from = built.join(format!("{}.wasm", name.replace('-', "_")));
+    let to = out.join(format!("{name}.wasm"));
+    std::fs::copy(&from, &to)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    inspect::validate(&to)?;
+    Ok(to)
+}
+
+/// Composes `wac` from `packages` into `to`, validates it, and returns its
+/// bytes for the world checks.
+fn compose_into(to: &Path, wac: &Path, packages: &[(&str, PathBuf)]) -> anyhow::Result<Vec<u8>> {
+    let bytes = compose::compose(wac, packages)?;
+    std::fs::write(to, &bytes).with_context(|| format!("cannot write {}", to.display()))?;
+    inspect::validate(to)?;
+    Ok(bytes)
+}
+
 /// Composes `worker-fastedge.wasm` from the components and the adapters in
 /// `out`, validates it and checks that FastEdge can link it. `portable` (the
 /// portable worker) must fail that check: proof that the check still bites.
 fn fastedge_worker(root: &Path, out: &Path, portable: &[u8]) -> anyhow::Result<PathBuf> {
     let worker = out.join("worker-fastedge.wasm");
-    let bytes = compose::compose(
+    let bytes = compose_into(
+        &worker,
         &root.join("compose/worker-fastedge.wac"),
         &fastedge_packages(out),
     )?;
-    std::fs::write(&worker, &bytes)
-        .with_context(|| format!("cannot write {}", worker.display()))?;
-    inspect::validate(&worker)?;
     inspect::check_fastedge_world(&inspect::world_of(&bytes)?)
         .with_context(|| format!("{} cannot run on FastEdge", worker.display()))?;
     if inspect::check_fastedge_world(&inspect::world_of(portable)?).is_ok() {
@@ -140,22 +151,15 @@ fn fastedge_packages(out: &Path) -> [(&'static str, PathBuf); 5] {
 fn examples(root: &Path, built: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for name in EXAMPLES {
-        let from = built.join(format!("{}.wasm", name.replace('-', "_")));
-        let to = out.join(format!("{name}.wasm"));
-        std::fs::copy(&from, &to)
-            .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
-        inspect::validate(&to)?;
-        written.push(to);
+        written.push(copy_built(built, out, name)?);
     }
 
     let limited = out.join("limited-worker.wasm");
-    let bytes = compose::compose(
+    let bytes = compose_into(
+        &limited,
         &root.join("examples/rate-limiter/limited-worker.wac"),
         &limited_worker_packages(out),
     )?;
-    std::fs::write(&limited, &bytes)
-        .with_context(|| format!("cannot write {}", limited.display()))?;
-    inspect::validate(&limited)?;
     check_limited_world(&inspect::world_of(&bytes)?)
         .with_context(|| format!("{} is not a complete worker", limited.display()))?;
     written.push(limited);
@@ -163,13 +167,11 @@ fn examples(root: &Path, built: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf
     // A test fixture: the limiter over the entry, with the counter and
     // uploader imports left for the test host's fakes.
     let fixture = out.join("limiter-over-entry.wasm");
-    let bytes = compose::compose(
+    compose_into(
+        &fixture,
         &root.join("examples/rate-limiter/tests/limiter-over-entry.wac"),
         &limited_worker_packages(out),
     )?;
-    std::fs::write(&fixture, &bytes)
-        .with_context(|| format!("cannot write {}", fixture.display()))?;
-    inspect::validate(&fixture)?;
     written.push(fixture);
     Ok(written)
 }
