@@ -67,6 +67,10 @@ async fn a_guest_growing_past_the_memory_cap_fails_alone() -> anyhow::Result<()>
     Ok(())
 }
 
+/// The misbehaving guests spin or allocate on a core: one test at a time,
+/// so no other test's spinning guest delays a deadline being measured.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Serves the `misbehave` test component with `context` on a free loopback
 /// port, as `edgeplug-host serve` would.
 async fn serve_misbehave(context: HostContext) -> anyhow::Result<std::net::SocketAddr> {
@@ -112,6 +116,7 @@ async fn get(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_looping_forever_gets_a_504_within_the_deadline_and_the_next_succeeds()
 -> anyhow::Result<()> {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let deadline = Duration::from_millis(500);
     let context = HostContext::new().with_request_timeout(deadline);
     let addr = serve_misbehave(context).await?;
@@ -135,6 +140,7 @@ async fn a_guest_looping_forever_gets_a_504_within_the_deadline_and_the_next_suc
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_allocating_past_the_limit_gets_a_500_and_the_host_keeps_serving()
 -> anyhow::Result<()> {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let limit = 32 * 1024 * 1024;
     let context = HostContext::new()
         .with_memory_limit(limit)
@@ -155,6 +161,7 @@ async fn a_guest_allocating_past_the_limit_gets_a_500_and_the_host_keeps_serving
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_concurrency_cap_a_request_waits_then_gets_a_503() -> anyhow::Result<()> {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let context = HostContext::new().with_request_timeout(Duration::from_millis(1500));
     let options = ServeOptions {
         max_concurrent_requests: 1,
