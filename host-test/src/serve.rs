@@ -155,7 +155,7 @@ impl Server {
             %method,
             %path,
             status = response.status().as_u16(),
-            duration_ms = started.elapsed().as_secs_f64() * 1e3,
+            duration_ms = %format_args!("{:.3}", started.elapsed().as_secs_f64() * 1e3),
             "request"
         );
         response
