@@ -12,8 +12,14 @@ use host_test::bodies::PatternBody;
 use host_test::serve::{ServeOptions, Server};
 use host_test::{Fault, FaultyS3, HostContext, HttpWorker, Matcher, TimedOut};
 
+/// Every test here measures a deadline or spins a guest on a core: one test
+/// at a time, so no other test's spinning guest delays a deadline being
+/// measured on a 2-core machine.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_past_its_deadline_times_out_and_the_next_succeeds() -> anyhow::Result<()> {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let (context, s3) = common::context_with_s3();
     let faults = FaultyS3::new(Arc::new(s3.s3.clone()));
     context
@@ -45,6 +51,7 @@ async fn a_request_past_its_deadline_times_out_and_the_next_succeeds() -> anyhow
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_growing_past_the_memory_cap_fails_alone() -> anyhow::Result<()> {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let (context, s3) = common::context_with_s3();
     // Enough for routing and counters, not for an 8 MiB part buffer.
     let context = context.with_memory_limit(6 * 1024 * 1024);
@@ -66,10 +73,6 @@ async fn a_guest_growing_past_the_memory_cap_fails_alone() -> anyhow::Result<()>
     assert_eq!(worker.get("/").await?.text(), "Page views: 2");
     Ok(())
 }
-
-/// The misbehaving guests spin or allocate on a core: one test at a time,
-/// so no other test's spinning guest delays a deadline being measured.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Serves the `misbehave` test component with `context` on a free loopback
 /// port, as `edgeplug-host serve` would.
@@ -124,6 +127,7 @@ async fn a_guest_looping_forever_gets_a_504_within_the_deadline_and_the_next_suc
 
     for _ in 0..3 {
         let (status, body, elapsed) = get(addr, "/loop").await?;
+        eprintln!("a looping guest answered {status} after {elapsed:?}");
         assert_eq!(status, 504, "{body}");
         assert_eq!(body["error"]["code"], "timeout");
         assert!(elapsed >= deadline, "not before the deadline: {elapsed:?}");
