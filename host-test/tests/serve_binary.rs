@@ -49,12 +49,19 @@ impl Server {
         Ok(self.addr.parse()?)
     }
 
-    /// Sends SIGTERM and waits for the exit status.
-    fn terminate(&mut self) -> anyhow::Result<std::process::ExitStatus> {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+    /// Sends SIGTERM (through the shell's `kill`, which every `sh` has).
+    fn send_sigterm(&self) -> anyhow::Result<()> {
+        let status = Command::new("sh")
+            .args(["-c", "kill -TERM \"$0\""])
+            .arg(self.child.id().to_string())
             .status()?;
         anyhow::ensure!(status.success(), "kill -TERM failed");
+        Ok(())
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    fn terminate(&mut self) -> anyhow::Result<std::process::ExitStatus> {
+        self.send_sigterm()?;
         Ok(self.child.wait()?)
     }
 }
@@ -309,9 +316,7 @@ fn sigterm_lets_an_in_flight_upload_finish_then_exits_cleanly() -> anyhow::Resul
     stream.flush()?;
     std::thread::sleep(Duration::from_millis(300));
 
-    let pid = server.child.id().to_string();
-    let kill = Command::new("kill").args(["-TERM", &pid]).status()?;
-    anyhow::ensure!(kill.success(), "kill -TERM failed");
+    server.send_sigterm()?;
     std::thread::sleep(Duration::from_millis(300));
     // Draining: no new connections, but the upload in flight goes on.
     assert!(
