@@ -114,7 +114,7 @@ impl HttpWorker {
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
         let mut store = self.context.new_store();
-        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let (sender, mut receiver) = tokio::sync::oneshot::channel();
         let request = store
             .data_mut()
             .http()
@@ -130,7 +130,6 @@ impl HttpWorker {
         // Run the guest right here until it answers: no task hop on the hot
         // path, and if this future is dropped (a deadline passed) the
         // instance goes with it instead of running on.
-        let mut receiver = receiver;
         let (answered, still_running) = tokio::select! {
             biased;
             answered = &mut receiver => (answered, true),
