@@ -101,9 +101,7 @@ impl LoadReport {
 
     /// The `p` quantile (0.0 to 1.0) of the 2xx latencies.
     pub fn latency(&self, p: f64) -> Duration {
-        let last = self.latencies.len().saturating_sub(1);
-        let index = ((last as f64) * p.clamp(0.0, 1.0)).round() as usize;
-        self.latencies.get(index).copied().unwrap_or_default()
+        quantile(&self.latencies, p)
     }
 
     fn merge(&mut self, other: LoadReport) {
@@ -116,6 +114,14 @@ impl LoadReport {
         }
         self.latencies.extend(other.latencies);
     }
+}
+
+/// The `p` quantile (0.0 to 1.0) of `sorted` durations, nearest rank; zero
+/// for none.
+pub fn quantile(sorted: &[Duration], p: f64) -> Duration {
+    let last = sorted.len().saturating_sub(1);
+    let index = ((last as f64) * p.clamp(0.0, 1.0)).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
 }
 
 /// Runs `plan` and reports what came back. Every connection runs on its own

@@ -60,11 +60,6 @@ fn scratch_dir(name: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(index).copied().unwrap_or_default()
-}
-
 async fn time_requests(
     worker: &HttpWorker,
     path: &str,
@@ -85,7 +80,7 @@ async fn time_requests(
         );
     }
     times.sort_unstable();
-    Ok((percentile(&times, 0.5), percentile(&times, 0.99)))
+    Ok((load::quantile(&times, 0.5), load::quantile(&times, 0.99)))
 }
 
 fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
