@@ -47,6 +47,20 @@ pub enum CounterError {
         /// What the store said.
         source: KvError,
     },
+    /// Adding `delta` would take the counter past the largest value the
+    /// store can hold; the stored value is unchanged.
+    #[error(
+        "counter {name} holds {value}; adding {delta} would pass the largest value \
+         the key-value store can hold"
+    )]
+    AtMaximum {
+        /// The counter name (already validated, so safe to echo).
+        name: String,
+        /// The counter's value, unchanged.
+        value: u64,
+        /// The refused delta.
+        delta: u64,
+    },
     /// The stored value is not a counter value.
     #[error("counter {name} holds a value that is {}", describe_value(source))]
     BadValue {
@@ -82,6 +96,10 @@ impl From<CounterError> for WitError {
                 }
                 KvError::Other(msg) => WitError::Unavailable(msg),
             },
+            // The contract's distinct signal for a saturated counter: the
+            // only `too-large` the counter returns, carrying the unchanged
+            // value so a caller can show it (see the crate docs).
+            CounterError::AtMaximum { value, .. } => WitError::TooLarge(value),
             CounterError::BadValue { .. } => WitError::Internal(message),
         }
     }
@@ -142,6 +160,23 @@ mod tests {
     fn other_is_unavailable_with_the_hosts_message() {
         match wit(kv(KvError::Other("timeout".to_owned()))) {
             WitError::Unavailable(m) => assert_eq!(m, "timeout"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn at_maximum_is_too_large_carrying_the_value() {
+        let err = CounterError::AtMaximum {
+            name: "hits".into(),
+            value: 9,
+            delta: 2,
+        };
+        assert_eq!(
+            err.to_string(),
+            "counter hits holds 9; adding 2 would pass the largest value the key-value store can hold"
+        );
+        match wit(err) {
+            WitError::TooLarge(value) => assert_eq!(value, 9),
             other => panic!("{other:?}"),
         }
     }

@@ -3,6 +3,24 @@
 //!
 //! All logic lives in plain modules that build and test on the host; this
 //! file is only the glue between them and the generated bindings.
+//!
+//! # A counter at its maximum
+//!
+//! `increment` fails with `too-large(value)` when adding `delta` would take
+//! the counter past the largest value the store can hold (`i64::MAX` on
+//! Redis and FastEdge, `u64::MAX` on `wasi:keyvalue` hosts that count in
+//! `u64`). It is the only `too-large` the counter returns; `value` is the
+//! counter's current, unchanged value, so a caller can still show it (the
+//! entry's `GET /` does). Stores word overflow differently, so the counter
+//! recognises it by reading the value back after a failed increment (see
+//! [`ops::increment`]).
+//!
+//! # Names and namespaces
+//!
+//! Names may contain `:`. By convention a `:` marks a component's namespace
+//! (the rate limiter counts in `rl:{window}:{client}`); the entry's public
+//! `/counters/{name}` route refuses such names, so clients can never read or
+//! write another component's counters.
 
 pub mod config;
 pub mod errors;
