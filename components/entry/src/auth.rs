@@ -1,19 +1,90 @@
-//! Bearer-token auth for uploads and presigning (the `upload-token` config
-//! key).
+//! Who may write: the `upload-token` credential and the two opt-ins.
 //!
-//! When `upload-token` is set, `PUT /objects/{key..}` and
-//! `POST /objects/{key..}/presign` need `Authorization: Bearer <token>`. The
-//! token is compared in constant time, and neither it nor the header ever
+//! Writes fail closed. Every write route (uploads, both presign routes and
+//! `POST /counters/{name}`) needs `Authorization: Bearer <token>` with the
+//! `upload-token`, unless the operator opened that kind of write to anyone in
+//! plain words: `allow-anonymous-uploads = true` (uploads and presigning) or
+//! `allow-anonymous-counter-writes = true` (counter increments). With neither
+//! a token nor the opt-in the route answers 403 `writes-not-configured`,
+//! naming both settings. On FastEdge a missing or misnamed `UPLOAD_TOKEN`
+//! secret reads as unset, so it closes writes rather than opening them.
+//!
+//! The token is compared in constant time, and neither it nor the header ever
 //! appears in an answer: every refusal is the same 401 with
 //! `www-authenticate: Bearer`, whatever was wrong.
 
 use crate::errors::HttpError;
 
-/// Config key holding the token uploads and presigning need.
+/// Config key holding the write credential.
 pub const KEY_UPLOAD_TOKEN: &str = "upload-token";
+/// Config key that opens uploads and presigning to anyone when `true`.
+pub const KEY_ALLOW_ANONYMOUS_UPLOADS: &str = "allow-anonymous-uploads";
+/// Config key that opens `POST /counters/{name}` to anyone when `true`.
+pub const KEY_ALLOW_ANONYMOUS_COUNTER_WRITES: &str = "allow-anonymous-counter-writes";
 
-/// The token from the `upload-token` config value: `None` (auth off) when
-/// unset or blank. Surrounding whitespace (a trailing newline from a secret
+/// A kind of write, each with its own opt-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// `PUT /objects/…` and both presign routes.
+    Uploads,
+    /// `POST /counters/{name}`.
+    CounterWrites,
+}
+
+impl Write {
+    /// The config key that opens this kind of write to anyone.
+    pub fn opt_in_key(self) -> &'static str {
+        match self {
+            Self::Uploads => KEY_ALLOW_ANONYMOUS_UPLOADS,
+            Self::CounterWrites => KEY_ALLOW_ANONYMOUS_COUNTER_WRITES,
+        }
+    }
+
+    /// What is closed, for the 403's message.
+    fn described(self) -> &'static str {
+        match self {
+            Self::Uploads => "uploads and presigning",
+            Self::CounterWrites => "counter writes",
+        }
+    }
+}
+
+/// Parses an opt-in's config value: `true` or `false` exactly (surrounding
+/// whitespace aside); unset or blank is `false`. Anything else is a
+/// misconfiguration (500 naming the key), never a silent guess either way.
+pub fn opt_in(key: &str, config_value: Option<&str>) -> Result<bool, HttpError> {
+    match config_value.map(str::trim) {
+        None | Some("" | "false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(HttpError::Internal(format!(
+            "config key `{key}` must be `true` or `false`"
+        ))),
+    }
+}
+
+/// Decides a write from what is configured: the opt-in opens it; otherwise
+/// a configured token must be presented (401); with neither, 403
+/// `writes-not-configured`.
+pub fn authorize_write(
+    write: Write,
+    opted_in: bool,
+    token: Option<&str>,
+    authorization: &[Vec<u8>],
+) -> Result<(), HttpError> {
+    if opted_in {
+        return Ok(());
+    }
+    match token {
+        Some(token) => check(token, authorization),
+        None => Err(HttpError::WritesNotConfigured {
+            what: write.described(),
+            opt_in: write.opt_in_key(),
+        }),
+    }
+}
+
+/// The token from the `upload-token` config value: `None` (no credential
+/// configured, so writes are closed unless opted in) when unset or blank. Surrounding whitespace (a trailing newline from a secret
 /// file) is not part of the token.
 pub fn configured_token(config_value: Option<&str>) -> Option<&str> {
     config_value
@@ -54,7 +125,9 @@ pub fn check(expected: &str, authorization: &[Vec<u8>]) -> Result<(), HttpError>
         Some(token) if constant_time_eq(token, expected.as_bytes()) => Ok(()),
         // One message for missing, malformed and wrong: nothing to probe.
         _ => Err(HttpError::AuthRequired(
-            "this route needs `Authorization: Bearer <token>` with the upload token".into(),
+            "this route needs `Authorization: Bearer <token>` with the server's \
+             `upload-token`"
+                .into(),
         )),
     }
 }
@@ -125,6 +198,53 @@ mod tests {
         assert!(!constant_time_eq(b"s3cret", b"s3crets"));
         assert!(!constant_time_eq(b"", b"x"));
         assert!(!constant_time_eq(&[0x00], &[0x80]));
+    }
+
+    #[test]
+    fn opt_ins_are_exactly_true_or_false() {
+        assert_eq!(opt_in("k", None), Ok(false));
+        assert_eq!(opt_in("k", Some("")), Ok(false));
+        assert_eq!(opt_in("k", Some("false")), Ok(false));
+        assert_eq!(opt_in("k", Some("true")), Ok(true));
+        assert_eq!(opt_in("k", Some(" true\n")), Ok(true));
+        for bad in ["TRUE", "True", "1", "yes", "on", "tru", "true false", "0"] {
+            let err = opt_in("allow-anonymous-uploads", Some(bad)).unwrap_err();
+            assert_eq!(err.status(), 500, "{bad}");
+            assert!(
+                err.to_string().contains("`allow-anonymous-uploads`"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn writes_fail_closed_without_token_or_opt_in() {
+        for write in [Write::Uploads, Write::CounterWrites] {
+            let err = authorize_write(write, false, None, &values(&["Bearer x"])).unwrap_err();
+            assert_eq!(err.status(), 403);
+            assert_eq!(err.code(), "writes-not-configured");
+            let message = err.to_string();
+            assert!(message.contains("`upload-token`"), "{message}");
+            assert!(
+                message.contains(&format!("`{} = true`", write.opt_in_key())),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_opt_in_opens_and_the_token_is_checked_otherwise() {
+        assert_eq!(authorize_write(Write::Uploads, true, None, &[]), Ok(()));
+        assert_eq!(
+            authorize_write(Write::CounterWrites, true, Some("t"), &[]),
+            Ok(())
+        );
+        assert_eq!(
+            authorize_write(Write::Uploads, false, Some("t"), &values(&["Bearer t"])),
+            Ok(())
+        );
+        let err = authorize_write(Write::Uploads, false, Some("t"), &[]).unwrap_err();
+        assert_eq!(err.status(), 401);
     }
 
     #[test]

@@ -9,7 +9,6 @@ use crate::bindings::wasi::config::store as config_store;
 use crate::bindings::wasi::http::types::{
     Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
-use crate::errors::HttpError;
 use crate::response::{MAX_CHUNK, Reply};
 
 /// Reads what routing and the upload checks need from `request`.
@@ -72,18 +71,14 @@ impl Services for WasiServices {
         &mut self,
         key: &str,
         opts: uploader::PutOptions,
-    ) -> Result<uploader::ObjectInfo, HttpError> {
+    ) -> Result<uploader::ObjectInfo, WitError> {
         let body = self
             .request
             .consume()
-            .map_err(|()| HttpError::Internal("the request body was already consumed".into()))?;
-        let stream = body.stream().map_err(|()| {
-            HttpError::Internal("the request body stream was already taken".into())
-        })?;
-        let result = uploader::put(key, stream, &opts);
-        // The body owns the stream's resource: it must outlive `put`.
-        drop(body);
-        result.map_err(HttpError::from)
+            .map_err(|()| WitError::Internal("the request body was already consumed".into()))?;
+        // The uploader owns the body from here: it reads the stream, then
+        // finishes the body to learn whether the client sent all of it.
+        uploader::put(key, body, &opts)
     }
 
     fn presign_put(
@@ -93,6 +88,14 @@ impl Services for WasiServices {
         opts: uploader::PutOptions,
     ) -> Result<uploader::PresignedRequest, WitError> {
         uploader::presign_put(key, expires_in_secs, &opts)
+    }
+
+    fn presign_post(
+        &mut self,
+        opts: uploader::PostPolicyOptions,
+        expires_in_secs: u32,
+    ) -> Result<uploader::PresignedPost, WitError> {
+        uploader::presign_post(&opts, expires_in_secs)
     }
 }
 

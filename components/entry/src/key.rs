@@ -1,13 +1,21 @@
-//! Strict percent-decoding of path segments (object keys, counter names).
+//! Strict percent-decoding of path segments (object keys, counter names),
+//! and the entry's own check on object keys.
 //!
 //! `percent-encoding` passes a malformed `%` through unchanged; a key that
 //! silently differs from what the client meant is worse than a 400, so
 //! escapes are checked first.
+//!
+//! The uploader validates keys fully; the entry refuses, before anything
+//! else sees the key, the characters that make a key look like another one
+//! ([`check_object_key`]), so that no route (upload, presign, POST policy)
+//! can mint such a key even through another uploader.
 
 use std::borrow::Cow;
 
 use percent_encoding::percent_decode_str;
 use thiserror::Error;
+
+use crate::errors::HttpError;
 
 /// Why a path segment could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -44,9 +52,80 @@ pub fn decode(raw: &str) -> Result<String, DecodeError> {
         .map_err(|_| DecodeError::NotUtf8)
 }
 
+/// Whether `ch` can make a key display as something it is not: bidi
+/// controls (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069),
+/// zero-width characters (U+200B–U+200D, U+2060, U+FEFF) and the line and
+/// paragraph separators (U+2028, U+2029).
+pub fn is_disguising(ch: char) -> bool {
+    matches!(
+        ch,
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// Refuses an object key (or key prefix) holding a control character or a
+/// disguising one ([`is_disguising`]), naming it by code point and byte
+/// offset, never echoing it. `what` names the key in the message.
+pub fn check_object_key(key: &str, what: &str) -> Result<(), HttpError> {
+    match key
+        .char_indices()
+        .find(|&(_, ch)| ch.is_control() || is_disguising(ch))
+    {
+        None => Ok(()),
+        Some((at, ch)) => Err(HttpError::InvalidInput(format!(
+            "{what} contains U+{:04X} at byte {at}: control, bidi, zero-width and line \
+             or paragraph separator characters are not allowed in keys",
+            u32::from(ch)
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disguising_characters_are_refused_by_code_point() {
+        for ch in [
+            '\u{061C}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{2028}',
+            '\u{2029}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2060}',
+            '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{FEFF}', '\n', '\u{0}', '\u{7F}',
+            '\u{85}',
+        ] {
+            let key = format!("invoice{ch}fdp.exe");
+            let err = check_object_key(&key, "object key").unwrap_err();
+            assert_eq!(err.status(), 400, "{ch:?}");
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("U+{:04X} at byte 7", u32::from(ch))),
+                "{message}"
+            );
+            assert!(!message.contains(ch), "{message:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_unicode_keys_pass() {
+        for key in [
+            "a/b.txt",
+            "café/ü.png",
+            "日本/写真.jpg",
+            "a b+c",
+            "emoji-😀",
+            "",
+        ] {
+            assert_eq!(check_object_key(key, "object key"), Ok(()), "{key}");
+        }
+        // Neighbours of the refused ranges are fine.
+        for ch in ['\u{2010}', '\u{202F}', '\u{2065}', '\u{206A}', '\u{FEFE}'] {
+            assert_eq!(check_object_key(&ch.to_string(), "k"), Ok(()), "{ch:?}");
+        }
+    }
 
     #[test]
     fn plain_text_is_unchanged() {

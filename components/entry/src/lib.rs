@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod counters;
 pub mod errors;
 pub mod host;
 pub mod key;
