@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use wasmtime::component::Resource;
-use wasmtime_wasi::p2::{DynInputStream, StreamError};
+use wasmtime_wasi::p2::{InputStream as _, StreamError};
+use wasmtime_wasi_http::p2::body::{HostFutureTrailers, HostIncomingBody};
 
 use crate::bindings::WitError;
 use crate::bindings::entry::edgeplug::worker::{counter, uploader};
@@ -130,13 +131,18 @@ impl uploader::Host for HostState {
     async fn put(
         &mut self,
         key: String,
-        body: Resource<DynInputStream>,
+        body: Resource<HostIncomingBody>,
         opts: uploader::PutOptions,
     ) -> wasmtime::Result<Result<uploader::ObjectInfo, WitError>> {
-        let mut stream = self.table.delete(body)?;
+        let mut body = self.table.delete(body)?;
         if let Some(error) = lock(&self.uploader.failure).clone() {
             return Ok(Err(error));
         }
+        let Some(mut stream) = body.take_stream() else {
+            return Ok(Err(WitError::Internal(
+                "the request body's stream was already taken".into(),
+            )));
+        };
         let mut bytes = Vec::new();
         loop {
             match stream.blocking_read(64 * 1024).await {
@@ -144,11 +150,27 @@ impl uploader::Host for HostState {
                 Err(StreamError::Closed) => break,
                 Err(StreamError::LastOperationFailed(e)) => {
                     return Ok(Err(WitError::InvalidInput(format!(
-                        "reading the body failed: {e}"
+                        "the request body was cut off: {e}"
                     ))));
                 }
                 Err(StreamError::Trap(e)) => return Err(e),
             }
+        }
+        // As the real uploader does: the end of the stream is the end of
+        // the body only if its trailers arrive without error.
+        drop(stream);
+        let mut trailers = body.into_future_trailers();
+        wasmtime_wasi::p2::Pollable::ready(&mut trailers).await;
+        if let HostFutureTrailers::Done(Err(e)) = &trailers {
+            return Ok(Err(WitError::InvalidInput(format!(
+                "the request body was cut off: {e}"
+            ))));
+        }
+        if let Some(expected) = opts.content_length.filter(|&n| n != bytes.len() as u64) {
+            return Ok(Err(WitError::InvalidInput(format!(
+                "the request body was cut off: {} bytes arrived, content-length said {expected}",
+                bytes.len()
+            ))));
         }
         if let Some(limit) = opts.max_length.filter(|&limit| bytes.len() as u64 > limit) {
             return Ok(Err(WitError::TooLarge(limit)));
@@ -190,6 +212,37 @@ impl uploader::Host for HostState {
                 .content_type
                 .map(|ct| vec![("content-type".to_owned(), ct)])
                 .unwrap_or_default(),
+        }))
+    }
+
+    async fn presign_post(
+        &mut self,
+        opts: uploader::PostPolicyOptions,
+        expires_in_secs: u32,
+    ) -> wasmtime::Result<Result<uploader::PresignedPost, WitError>> {
+        if let Some(error) = lock(&self.uploader.failure).clone() {
+            return Ok(Err(error));
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let key = if opts.key_is_prefix {
+            format!("{}${{filename}}", opts.key)
+        } else {
+            opts.key
+        };
+        Ok(Ok(uploader::PresignedPost {
+            url: "https://fake-uploader.invalid/bucket".into(),
+            fields: vec![
+                ("key".to_owned(), key),
+                ("content-type".to_owned(), opts.content_type),
+                (
+                    "x-fake-content-length-range".to_owned(),
+                    format!("{},{}", opts.min_length, opts.max_length),
+                ),
+                ("x-fake-expires".to_owned(), expires_in_secs.to_string()),
+            ],
+            expires_at: now + u64::from(expires_in_secs),
         }))
     }
 }

@@ -1,14 +1,16 @@
 //! Calling a component's edgeplug exports directly, without HTTP.
 
 use anyhow::Context as _;
+use bytes::Bytes;
+use http_body_util::BodyExt as _;
 use wasmtime::component::Component;
-use wasmtime_wasi::p2::{DynInputStream, InputStream};
+use wasmtime_wasi_http::p2::body::HostIncomingBody;
 
 use crate::bindings::WitError;
 use crate::bindings::counter::CounterComponentPre;
 use crate::bindings::uploader::UploaderComponentPre;
 use crate::bindings::uploader::exports::edgeplug::worker::uploader::{
-    ObjectInfo, PresignedRequest, PutOptions,
+    ObjectInfo, PostPolicyOptions, PresignedPost, PresignedRequest, PutOptions,
 };
 use crate::host::{HostContext, linker};
 
@@ -87,20 +89,24 @@ impl UploaderClient {
     }
 
     /// Calls `put(key, body, opts)`, with `body` handed to the guest as a
-    /// `wasi:io/streams.input-stream`. The outer error is a trap.
-    pub async fn put(
+    /// `wasi:http/types.incoming-body`: its data frames are the body, an
+    /// error frame is a cut-off body. The outer error is a trap.
+    pub async fn put<B>(
         &self,
         key: &str,
-        body: impl InputStream + 'static,
+        body: B,
         opts: PutOptions,
-    ) -> anyhow::Result<Result<ObjectInfo, WitError>> {
+    ) -> anyhow::Result<Result<ObjectInfo, WitError>>
+    where
+        B: http_body::Body<Data = Bytes, Error = wasmtime_wasi_http::Error> + Send + 'static,
+    {
         let mut store = self.context.new_store();
-        let stream: DynInputStream = Box::new(body);
-        let stream = store.data_mut().table.push(stream)?;
+        let body = HostIncomingBody::new(body.boxed_unsync());
+        let body = store.data_mut().table.push(body)?;
         let instance = self.pre.instantiate_async(&mut store).await?;
         Ok(instance
             .edgeplug_worker_uploader()
-            .call_put(&mut store, key, stream, &opts)
+            .call_put(&mut store, key, body, &opts)
             .await?
             .map_err(WitError::from))
     }
@@ -120,4 +126,20 @@ impl UploaderClient {
             .await?
             .map_err(WitError::from))
     }
+
+    /// Calls `presign-post(opts, expires_in_secs)`. The outer error is a trap.
+    pub async fn presign_post(
+        &self,
+        opts: PostPolicyOptions,
+        expires_in_secs: u32,
+    ) -> anyhow::Result<Result<PresignedPost, WitError>> {
+        let mut store = self.context.new_store();
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        Ok(instance
+            .edgeplug_worker_uploader()
+            .call_presign_post(&mut store, &opts, expires_in_secs)
+            .await?
+            .map_err(WitError::from))
+    }
 }
+

@@ -15,8 +15,8 @@ use crate::wasi::clocks::monotonic_clock;
 use crate::wasi::config::store;
 use crate::wasi::http::outgoing_handler;
 use crate::wasi::http::types::{
-    ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method, OutgoingBody,
-    OutgoingRequest, Scheme as HttpScheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method,
+    OutgoingBody, OutgoingRequest, Scheme as HttpScheme,
 };
 use crate::wasi::io::streams::{InputStream, OutputStream, StreamError};
 use crate::wasi::random::random;
@@ -35,7 +35,7 @@ fn load_config() -> Result<Config, Error> {
 /// Uploads `body` as `key` (under the configured prefix).
 pub fn put(
     key: &str,
-    body: &InputStream,
+    body: IncomingBody,
     content_type: Option<&str>,
     content_length: Option<u64>,
     max_length: Option<u64>,
@@ -44,12 +44,13 @@ pub fn put(
     let input = PutInput::check(key, content_type, content_length, max_length)?;
     let config = load_config()?;
     let secrets = config.secrets();
+    let mut body = WasiBody::new(body)?;
     config
         .object_key(key)
         .and_then(|stored_key| {
             upload::put(
                 &mut WasiStore,
-                &mut WasiBody(body),
+                &mut body,
                 &config,
                 &input,
                 &stored_key,
@@ -287,15 +288,80 @@ fn read_capped(response: &IncomingResponse) -> Vec<u8> {
     bytes
 }
 
-/// [`Source`] over the caller's `wasi:io` input stream.
-struct WasiBody<'a>(&'a InputStream);
+/// [`Source`] over the caller's `wasi:http` incoming body.
+///
+/// A closed stream is not yet the end of the body: the body is then
+/// finished and its trailers checked, and only when they arrive without
+/// error does the source report the end. A host that reports a client
+/// disconnect as a plain `closed` stream reports it there.
+enum WasiBody {
+    /// The stream is being read; the body owns it, so the stream goes first.
+    Reading {
+        stream: InputStream,
+        body: IncomingBody,
+    },
+    /// The body ended whole.
+    Ended,
+    /// The body was cut off; every further read says so again.
+    CutOff(String),
+}
 
-impl Source for WasiBody<'_> {
+impl WasiBody {
+    fn new(body: IncomingBody) -> Result<Self, Error> {
+        let stream = body
+            .stream()
+            .map_err(|()| Error::Internal("the request body's stream was already taken".into()))?;
+        Ok(Self::Reading { stream, body })
+    }
+
+    /// Drops the stream, finishes the body and waits for its trailers.
+    fn finish(&mut self) -> StreamFault {
+        let state = std::mem::replace(self, Self::Ended);
+        let Self::Reading { stream, body } = state else {
+            *self = state;
+            return self.fault();
+        };
+        drop(stream);
+        let trailers = IncomingBody::finish(body);
+        let outcome = loop {
+            match trailers.get() {
+                Some(Ok(Ok(_))) => break None,
+                Some(Ok(Err(code))) => break Some(format!("{code:?}")),
+                Some(Err(())) => break Some("its trailers were already taken".to_owned()),
+                None => trailers.subscribe().block(),
+            }
+        };
+        *self = match outcome {
+            None => Self::Ended,
+            Some(reason) => Self::CutOff(reason),
+        };
+        self.fault()
+    }
+
+    fn fault(&self) -> StreamFault {
+        match self {
+            Self::CutOff(reason) => StreamFault::Failed(reason.clone()),
+            _ => StreamFault::Closed,
+        }
+    }
+}
+
+impl Source for WasiBody {
     fn read(&mut self, max: u64) -> Result<Vec<u8>, StreamFault> {
-        self.0.blocking_read(max).map_err(|err| match err {
-            StreamError::Closed => StreamFault::Closed,
-            StreamError::LastOperationFailed(e) => StreamFault::Failed(e.to_debug_string()),
-        })
+        let Self::Reading { stream, .. } = self else {
+            return Err(self.fault());
+        };
+        match stream.blocking_read(max) {
+            Ok(bytes) => Ok(bytes),
+            Err(StreamError::Closed) => Err(self.finish()),
+            Err(StreamError::LastOperationFailed(e)) => {
+                let reason = e.to_debug_string();
+                // Dropping the stream and the body tells the host nothing
+                // more will be read.
+                *self = Self::CutOff(reason.clone());
+                Err(StreamFault::Failed(reason))
+            }
+        }
     }
 }
 

@@ -33,8 +33,10 @@ pub mod transfer;
 pub mod upload;
 
 use exports::edgeplug::worker::types::{Error as WitError, UpstreamError};
-use exports::edgeplug::worker::uploader::{Guest, ObjectInfo, PresignedRequest, PutOptions};
-use wasi::io::streams::InputStream;
+use exports::edgeplug::worker::uploader::{
+    Guest, ObjectInfo, PostPolicyOptions, PresignedPost, PresignedRequest, PutOptions,
+};
+use wasi::http::types::IncomingBody;
 
 use crate::error::Error;
 
@@ -43,10 +45,10 @@ use crate::error::Error;
 pub struct Component;
 
 impl Guest for Component {
-    fn put(key: String, body: InputStream, opts: PutOptions) -> Result<ObjectInfo, WitError> {
+    fn put(key: String, body: IncomingBody, opts: PutOptions) -> Result<ObjectInfo, WitError> {
         let stored = host::put(
             &key,
-            &body,
+            body,
             opts.content_type.as_deref(),
             opts.content_length,
             opts.max_length,
@@ -77,6 +79,14 @@ impl Guest for Component {
             expires_at: presigned.expires_at,
             headers: presigned.headers,
         })
+    }
+
+    fn presign_post(
+        opts: PostPolicyOptions,
+        expires_in_secs: u32,
+    ) -> Result<PresignedPost, WitError> {
+        let _ = (opts, expires_in_secs);
+        Err(WitError::Internal("presign-post is not implemented yet".into()))
     }
 }
 
