@@ -39,8 +39,10 @@ pub mod next_handler;
 mod outbound;
 mod request;
 mod s3;
+mod s3_listing;
 pub mod serve;
 mod state;
+pub mod sweep;
 mod typed;
 mod worker;
 

@@ -10,6 +10,7 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
 use crate::outbound::OutboundHandler;
+use crate::s3_listing::ListingFs;
 
 /// Credentials and the bucket a [`LocalS3`] is set up with.
 #[derive(Clone)]
@@ -47,14 +48,20 @@ impl std::fmt::Debug for LocalS3 {
     }
 }
 
+/// `s3s-fs` over `root`, with the `ListMultipartUploads` it lacks.
+fn open_fs(root: &Path) -> anyhow::Result<ListingFs> {
+    let fs = s3s_fs::FileSystem::new(root)
+        .map_err(|e| anyhow::anyhow!("cannot open S3 data folder {}: {e:?}", root.display()))?;
+    Ok(ListingFs::new(fs, root.canonicalize()?))
+}
+
 impl LocalS3 {
     /// A store rooted at `root` (created if missing) that accepts requests
     /// signed with `credentials`.
     pub fn new(root: impl AsRef<Path>, credentials: &S3Credentials) -> anyhow::Result<Self> {
         let root = root.as_ref();
         std::fs::create_dir_all(root)?;
-        let fs = s3s_fs::FileSystem::new(root)
-            .map_err(|e| anyhow::anyhow!("cannot open S3 data folder {}: {e:?}", root.display()))?;
+        let fs = open_fs(root)?;
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(
             credentials.access_key_id.clone(),
@@ -72,8 +79,7 @@ impl LocalS3 {
     pub fn without_auth(root: impl AsRef<Path>) -> anyhow::Result<Self> {
         let root = root.as_ref();
         std::fs::create_dir_all(root)?;
-        let fs = s3s_fs::FileSystem::new(root)
-            .map_err(|e| anyhow::anyhow!("cannot open S3 data folder {}: {e:?}", root.display()))?;
+        let fs = open_fs(root)?;
         Ok(Self {
             service: S3ServiceBuilder::new(fs).build(),
             root: root.canonicalize()?,

@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http_body::Body as _;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -136,6 +137,28 @@ impl Server {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
         let response = match self.admit().await {
+            // A request with a body may be an upload under way. If its client
+            // goes away, hyper drops this future; the guest must still run to
+            // its end, so that it sees the body cut off and aborts what it
+            // started (a multipart upload) instead of leaving parts behind.
+            // Body-less requests keep the cheaper path: no task hop.
+            Some(permit) if !request.body().is_end_stream() => {
+                let server = self.clone();
+                let (task_method, task_path) = (method.clone(), path.clone());
+                let guest = tokio::spawn(async move {
+                    server
+                        .run_guest(request, permit, &task_method, &task_path)
+                        .await
+                });
+                guest.await.unwrap_or_else(|error| {
+                    tracing::error!(%method, %path, %error, "the request's task failed");
+                    host_error(
+                        http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "the worker failed to handle this request",
+                    )
+                })
+            }
             Some(permit) => self.run_guest(request, permit, &method, &path).await,
             None => {
                 tracing::warn!(%method, %path, "no free slot in time");

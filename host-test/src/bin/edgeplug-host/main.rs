@@ -3,6 +3,7 @@
 //! this.
 
 mod settings;
+mod sweep_cmd;
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use host_test::{
     load_component,
 };
 use settings::{Flavor, ServeArgs, Settings};
+use sweep_cmd::SweepArgs;
 
 #[derive(Parser)]
 #[command(name = "edgeplug-host", about = "Run edgeplug workers locally")]
@@ -27,6 +29,16 @@ struct Cli {
 enum Command {
     /// Serve a worker over HTTP, with a local S3-compatible store beside it.
     Serve(ServeArgs),
+    /// Maintenance of an S3 bucket the uploader writes to.
+    #[command(subcommand)]
+    S3(S3Command),
+}
+
+#[derive(Subcommand)]
+enum S3Command {
+    /// Abort multipart uploads older than an age: the parts that guests
+    /// killed mid-upload (deadline, trap, platform limit) could not abort.
+    Sweep(SweepArgs),
 }
 
 fn random_secret() -> anyhow::Result<String> {
@@ -84,9 +96,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "s3-secret-access-key",
             credentials.secret_access_key.as_str(),
         );
+    // The write token comes from the environment so that it never shows in
+    // a process list; `--config upload-token=…` or the config file win.
+    let token_from_env = std::env::var(UPLOAD_TOKEN_ENV)
+        .ok()
+        .filter(|token| !token.trim().is_empty());
+    if let Some(token) = &token_from_env {
+        config.set("upload-token", token.as_str());
+    }
     for (key, value) in &settings.config {
         config.set(key.clone(), value.clone());
     }
+    let writes = describe_writes(&config);
     let mut context = HostContext::new().with_memory_limit(settings.max_memory_bytes);
     let kv_shown = match settings.flavor {
         Flavor::Portable => {
@@ -138,11 +159,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         host_test::allocator(),
     );
+    println!("writes            {writes}");
     println!();
     println!("  curl http://{addr}/                                  # Page views: N");
     println!("  curl http://{addr}/counters/page_views               # read a counter");
-    println!("  curl -X POST 'http://{addr}/counters/likes?by=5'     # add to a counter");
-    println!("  curl -T README.md http://{addr}/objects/docs/readme.md  # upload into the bucket");
+    println!(
+        "  curl -X POST -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/counters/likes?by=5'"
+    );
+    println!(
+        "  curl -T README.md -H \"Authorization: Bearer $TOKEN\" http://{addr}/objects/docs/readme.md"
+    );
     println!();
     println!("Ctrl-C stops (in-flight requests finish first).");
 
@@ -162,6 +188,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Shutdown::TimedOut { open_connections } => anyhow::bail!(
             "stopped with requests unfinished after the drain timeout ({open_connections} connections were open)"
         ),
+    }
+}
+
+/// The environment variable `serve` reads the write token from.
+const UPLOAD_TOKEN_ENV: &str = "EDGEPLUG_UPLOAD_TOKEN";
+
+/// One line on who may write, never showing the token.
+fn describe_writes(config: &ConfigValues) -> String {
+    let set = |key: &str| {
+        config
+            .get(key)
+            .is_some_and(|value| !value.trim().is_empty())
+    };
+    let open = |key: &str| config.get(key).is_some_and(|value| value.trim() == "true");
+    if set("upload-token") {
+        "need `Authorization: Bearer $TOKEN` (the upload-token setting)".to_owned()
+    } else if open("allow-anonymous-uploads") || open("allow-anonymous-counter-writes") {
+        "OPEN to anyone without a token (allow-anonymous-* is set)".to_owned()
+    } else {
+        format!("closed: set {UPLOAD_TOKEN_ENV} or --config upload-token=… to allow them")
     }
 }
 
@@ -197,5 +243,6 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
+        Command::S3(S3Command::Sweep(args)) => sweep_cmd::run(args).await,
     }
 }
