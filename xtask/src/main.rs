@@ -10,8 +10,10 @@ mod compose;
 mod inspect;
 mod monolith;
 mod redis;
+mod token;
 mod workspace;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -44,7 +46,9 @@ enum Command {
         args: Vec<String>,
     },
     /// Build, then serve the portable worker on 127.0.0.1:8080 with a KV
-    /// store and a local S3-compatible store on 127.0.0.1:9000.
+    /// store and a local S3-compatible store on 127.0.0.1:9000. Writes need
+    /// the local upload token in .edgeplug-data/upload-token (made on first
+    /// use, owner-only), which this prints how to send.
     Serve {
         /// Extra arguments for `edgeplug-host serve` (try `-- --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -98,13 +102,22 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Serve { args } => {
             let outputs = build::all(&root)?;
+            let (token_path, token) = token::ensure(&root)?;
             let mut serve = workspace::host_binary(&root, "edgeplug-host");
+            // Through the environment: a command-line argument would show in `ps`.
+            serve.env(token::ENV_VAR, token);
+            println!("{}", token::usage_line(&token_path));
             serve
                 .arg("serve")
                 .arg("--component")
                 .arg(&outputs.worker)
                 .args(args);
-            workspace::run(&mut serve)?;
+            // Not `workspace::run`: its messages show the command with
+            // `{:?}`, which includes the environment, so the token.
+            let status = serve.status().context("cannot start edgeplug-host serve")?;
+            if !status.success() {
+                anyhow::bail!("edgeplug-host serve failed with {status}");
+            }
         }
     }
     Ok(())
