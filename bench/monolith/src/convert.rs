@@ -3,8 +3,10 @@
 //! once per crate, so each crossing is a field-by-field move.
 
 use entry::bindings::edgeplug::worker::types::{Error, UpstreamError};
-use entry::bindings::edgeplug::worker::uploader::{ObjectInfo, PresignedRequest, PutOptions};
-use entry::bindings::wasi::io::streams::InputStream;
+use entry::bindings::edgeplug::worker::uploader::{
+    ObjectInfo, PostPolicyOptions, PresignedPost, PresignedRequest, PutOptions,
+};
+use entry::bindings::wasi::http::types::IncomingBody;
 
 use counter::bindings::exports::edgeplug::worker::types as counter_types;
 use uploader::exports::edgeplug::worker::types as uploader_types;
@@ -71,12 +73,32 @@ pub fn presigned_request(presigned: uploader_api::PresignedRequest) -> Presigned
     }
 }
 
-/// The request body's stream, as the uploader's bindings type it. Both
-/// types stand for the same `wasi:io/streams.input-stream` import of this
-/// one component; ownership of the handle moves, so exactly one of them
-/// drops it.
-pub fn input_stream(stream: InputStream) -> uploader::wasi::io::streams::InputStream {
-    // SAFETY: `take_handle` gives up `stream`'s ownership of a live handle
-    // of this same resource type, which the new value then owns alone.
-    unsafe { uploader::wasi::io::streams::InputStream::from_handle(stream.take_handle()) }
+/// The entry's POST policy options as the uploader's.
+pub fn post_policy_options(opts: PostPolicyOptions) -> uploader_api::PostPolicyOptions {
+    uploader_api::PostPolicyOptions {
+        key: opts.key,
+        key_is_prefix: opts.key_is_prefix,
+        content_type: opts.content_type,
+        min_length: opts.min_length,
+        max_length: opts.max_length,
+    }
+}
+
+/// The uploader's presigned POST as the entry's.
+pub fn presigned_post(post: uploader_api::PresignedPost) -> PresignedPost {
+    PresignedPost {
+        url: post.url,
+        fields: post.fields,
+        expires_at: post.expires_at,
+    }
+}
+
+/// The request body, as the uploader's bindings type it. Both types stand
+/// for the same `wasi:http/types.incoming-body` import of this one
+/// component; ownership of the handle moves, so exactly one of them drops
+/// it.
+pub fn incoming_body(body: IncomingBody) -> uploader::wasi::http::types::IncomingBody {
+    // SAFETY: `take_handle` gives up `body`'s ownership of a live handle of
+    // this same resource type, which the new value then owns alone.
+    unsafe { uploader::wasi::http::types::IncomingBody::from_handle(body.take_handle()) }
 }

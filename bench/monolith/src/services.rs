@@ -4,10 +4,11 @@
 use counter::bindings::exports::edgeplug::worker::counter::Guest as CounterGuest;
 use entry::app::{ConfigError, Services};
 use entry::bindings::edgeplug::worker::types::Error as WitError;
-use entry::bindings::edgeplug::worker::uploader::{ObjectInfo, PresignedRequest, PutOptions};
+use entry::bindings::edgeplug::worker::uploader::{
+    ObjectInfo, PostPolicyOptions, PresignedPost, PresignedRequest, PutOptions,
+};
 use entry::bindings::wasi::config::store as config_store;
 use entry::bindings::wasi::http::types::IncomingRequest;
-use entry::errors::HttpError;
 use uploader::exports::edgeplug::worker::uploader::Guest as UploaderGuest;
 
 use crate::convert;
@@ -42,24 +43,20 @@ impl Services for Direct {
         })
     }
 
-    fn put_body(&mut self, key: &str, opts: PutOptions) -> Result<ObjectInfo, HttpError> {
+    fn put_body(&mut self, key: &str, opts: PutOptions) -> Result<ObjectInfo, WitError> {
         let body = self
             .request
             .consume()
-            .map_err(|()| HttpError::Internal("the request body was already consumed".into()))?;
-        let stream = body.stream().map_err(|()| {
-            HttpError::Internal("the request body stream was already taken".into())
-        })?;
-        let result = uploader::Component::put(
+            .map_err(|()| WitError::Internal("the request body was already consumed".into()))?;
+        // The uploader owns the body: it reads it, finishes it and checks
+        // its trailers, so a cut-off body never becomes an object.
+        uploader::Component::put(
             key.to_owned(),
-            convert::input_stream(stream),
+            convert::incoming_body(body),
             convert::put_options(opts),
-        );
-        // The body owns the stream's resource: it must outlive `put`.
-        drop(body);
-        result
-            .map(convert::object_info)
-            .map_err(|err| HttpError::from(convert::uploader_error(err)))
+        )
+        .map(convert::object_info)
+        .map_err(convert::uploader_error)
     }
 
     fn presign_put(
@@ -75,5 +72,15 @@ impl Services for Direct {
         )
         .map(convert::presigned_request)
         .map_err(convert::uploader_error)
+    }
+
+    fn presign_post(
+        &mut self,
+        opts: PostPolicyOptions,
+        expires_in_secs: u32,
+    ) -> Result<PresignedPost, WitError> {
+        uploader::Component::presign_post(convert::post_policy_options(opts), expires_in_secs)
+            .map(convert::presigned_post)
+            .map_err(convert::uploader_error)
     }
 }
