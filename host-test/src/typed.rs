@@ -142,4 +142,3 @@ impl UploaderClient {
             .map_err(WitError::from))
     }
 }
-

@@ -26,8 +26,20 @@ pub const SESSION_TOKEN: &str = "s3-session-token";
 /// Config key: `path` or `virtual`.
 pub const ADDRESSING: &str = "s3-addressing";
 
-/// Config key: a prefix prepended to every object key (such as `uploads/`).
+/// Config key: a prefix every object key goes under (such as `uploads`),
+/// joined to the key with exactly one `/`.
 pub const KEY_PREFIX: &str = "s3-key-prefix";
+/// Config key: `true` sends `If-None-Match: *` on `PutObject` and
+/// `CompleteMultipartUpload`, so an existing object is never replaced.
+pub const REFUSE_OVERWRITE: &str = "s3-refuse-overwrite";
+/// Config key: how long connecting to the store may take, in ms.
+pub const CONNECT_TIMEOUT_MS: &str = "s3-connect-timeout-ms";
+/// Config key: how long the store may take to start answering once the
+/// request is sent, in ms.
+pub const FIRST_BYTE_TIMEOUT_MS: &str = "s3-first-byte-timeout-ms";
+/// Config key: how long the store may pause between two pieces of its
+/// answer, in ms.
+pub const BETWEEN_BYTES_TIMEOUT_MS: &str = "s3-between-bytes-timeout-ms";
 /// Config key: bodies of known length above this many bytes go multipart.
 pub const MULTIPART_THRESHOLD: &str = "s3-multipart-threshold";
 /// Config key: the size of a multipart upload's parts, in bytes.
@@ -44,6 +56,39 @@ pub const RETRY_DEADLINE_MS: &str = "s3-retry-deadline-ms";
 
 /// The region used when `s3-region` is not set.
 pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Default of `s3-connect-timeout-ms`.
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
+/// Default of `s3-first-byte-timeout-ms`.
+pub const DEFAULT_FIRST_BYTE_TIMEOUT_MS: u64 = 15_000;
+/// Default of `s3-between-bytes-timeout-ms`.
+pub const DEFAULT_BETWEEN_BYTES_TIMEOUT_MS: u64 = 15_000;
+
+/// The longest any outgoing timeout may be set to: 10 minutes, in ms.
+const MAX_TIMEOUT_MS: u64 = 600_000;
+
+/// How long one outgoing request to the store may take, phase by phase.
+/// Without them a store that accepts and never answers would hold the
+/// instance until the host's own deadline kills it, parts left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Connecting, in ms.
+    pub connect_ms: u64,
+    /// From the request sent to the first byte of the answer, in ms.
+    pub first_byte_ms: u64,
+    /// Between two pieces of the answer, in ms.
+    pub between_bytes_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect_ms: DEFAULT_CONNECT_TIMEOUT_MS,
+            first_byte_ms: DEFAULT_FIRST_BYTE_TIMEOUT_MS,
+            between_bytes_ms: DEFAULT_BETWEEN_BYTES_TIMEOUT_MS,
+        }
+    }
+}
 
 /// Why the configuration could not be used. Messages name keys, never values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,7 +117,14 @@ pub enum ConfigError {
 impl From<ConfigError> for Error {
     fn from(err: ConfigError) -> Self {
         match err {
-            ConfigError::Store { .. } => Error::Unavailable(err.to_string()),
+            ConfigError::Store { key, reason } => {
+                // The store's own words go to the log only: they may name
+                // hosts or accounts.
+                eprintln!(
+                    "edgeplug uploader: reading {key} from the configuration store failed: {reason}"
+                );
+                Error::Unavailable(format!("reading {key} from the configuration store failed"))
+            }
             ConfigError::Missing(_) | ConfigError::Invalid { .. } => {
                 Error::Internal(err.to_string())
             }
@@ -213,8 +265,14 @@ pub struct Config {
     pub session_token: Option<String>,
     /// Path-style or virtual-hosted URLs.
     pub addressing: Addressing,
-    /// Prepended to every key, when set.
+    /// Every key goes under it, when set: without a trailing `/`, joined
+    /// to the key with exactly one.
     pub key_prefix: Option<String>,
+    /// Whether `PutObject` and `CompleteMultipartUpload` carry
+    /// `If-None-Match: *`.
+    pub refuse_overwrite: bool,
+    /// The outgoing requests' timeouts.
+    pub timeouts: Timeouts,
     /// Bodies of known length above this go multipart (bytes).
     pub multipart_threshold: u64,
     /// The configured part size (bytes, 5 MiB to 5 GiB).
@@ -238,6 +296,8 @@ impl fmt::Debug for Config {
             )
             .field("addressing", &self.addressing)
             .field("key_prefix", &self.key_prefix)
+            .field("refuse_overwrite", &self.refuse_overwrite)
+            .field("timeouts", &self.timeouts)
             .field("multipart_threshold", &self.multipart_threshold)
             .field("part_size", &self.part_size)
             .field("retry", &self.retry)
@@ -278,8 +338,33 @@ impl Config {
             }
         };
 
-        // Not trimmed of `/`: `uploads/` is the usual shape of a prefix.
-        let key_prefix = read(KEY_PREFIX)?;
+        // `uploads` and `uploads/` are the same prefix: the trailing `/`s go,
+        // and `object_key` puts exactly one back. Without that, `tenants/a`
+        // and the key `bc/x` would make `tenants/abc/x`, another tenant's.
+        let key_prefix = match read(KEY_PREFIX)? {
+            None => None,
+            Some(prefix) => {
+                let trimmed = prefix.trim_end_matches('/');
+                if trimmed.is_empty() || key::validate(trimmed).is_err() {
+                    return Err(ConfigError::Invalid {
+                        key: KEY_PREFIX,
+                        reason: "must be a valid key: no control or invisible characters, no leading `/`, no empty, `.` or `..` segment",
+                    });
+                }
+                Some(trimmed.to_owned())
+            }
+        };
+        let refuse_overwrite = match read(REFUSE_OVERWRITE)?.map(|v| v.to_ascii_lowercase()) {
+            None => false,
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    key: REFUSE_OVERWRITE,
+                    reason: "must be `true` or `false`",
+                });
+            }
+        };
         let mut number = |key: &'static str, default: u64, min: u64, max: u64, reason| {
             let Some(text) = read(key)? else {
                 return Ok(default);
@@ -335,18 +420,32 @@ impl Config {
             )?,
         };
 
+        let timeout_reason = "must be a number of milliseconds from 1 to 600000";
+        let timeouts = Timeouts {
+            connect_ms: number(
+                CONNECT_TIMEOUT_MS,
+                DEFAULT_CONNECT_TIMEOUT_MS,
+                1,
+                MAX_TIMEOUT_MS,
+                timeout_reason,
+            )?,
+            first_byte_ms: number(
+                FIRST_BYTE_TIMEOUT_MS,
+                DEFAULT_FIRST_BYTE_TIMEOUT_MS,
+                1,
+                MAX_TIMEOUT_MS,
+                timeout_reason,
+            )?,
+            between_bytes_ms: number(
+                BETWEEN_BYTES_TIMEOUT_MS,
+                DEFAULT_BETWEEN_BYTES_TIMEOUT_MS,
+                1,
+                MAX_TIMEOUT_MS,
+                timeout_reason,
+            )?,
+        };
+
         check_bucket(&bucket, addressing, &endpoint)?;
-        if let Some(prefix) = &key_prefix {
-            // A prefix must make a valid key with any valid key after it.
-            let ok = key::validate(&format!("{prefix}k")).is_ok()
-                && !prefix.split('/').any(|s| s == "." || s == "..");
-            if !ok {
-                return Err(ConfigError::Invalid {
-                    key: KEY_PREFIX,
-                    reason: "must be a valid key start: no control characters, no leading `/`, no empty, `.` or `..` segment",
-                });
-            }
-        }
         check(
             REGION,
             &region,
@@ -379,18 +478,20 @@ impl Config {
             session_token,
             addressing,
             key_prefix,
+            refuse_overwrite,
+            timeouts,
             multipart_threshold,
             part_size,
             retry,
         })
     }
 
-    /// The stored key of `key`: the configured prefix, then `key`. `key`
-    /// must have passed [`key::validate`]; the whole key is checked again
-    /// (its length may now be too long).
+    /// The stored key of `key`: the configured prefix, one `/`, then `key`.
+    /// `key` must have passed [`key::validate`]; the whole key is checked
+    /// again (its length may now be too long).
     pub fn object_key(&self, key: &str) -> Result<String, Error> {
         let full = match &self.key_prefix {
-            Some(prefix) => format!("{prefix}{key}"),
+            Some(prefix) => format!("{prefix}/{key}"),
             None => key.to_owned(),
         };
         key::validate(&full).map_err(|err| {
@@ -571,9 +672,7 @@ mod tests {
         let err = Config::from_lookup(|_| Err("backend down".into())).unwrap_err();
         assert_eq!(
             Error::from(err),
-            Error::Unavailable(
-                "reading s3-endpoint from the configuration store failed: backend down".into()
-            )
+            Error::Unavailable("reading s3-endpoint from the configuration store failed".into())
         );
     }
 
@@ -759,13 +858,28 @@ mod tests {
     }
 
     #[test]
-    fn key_prefix_is_prepended_and_checked() {
-        let config = lookup(&with(&[(KEY_PREFIX, "tenants/a/")])).unwrap();
-        assert_eq!(config.object_key("x.txt").unwrap(), "tenants/a/x.txt");
+    fn key_prefix_is_joined_with_exactly_one_slash() {
+        for prefix in ["tenants/a", "tenants/a/", "tenants/a///"] {
+            let config = lookup(&with(&[(KEY_PREFIX, prefix)])).unwrap();
+            assert_eq!(config.key_prefix.as_deref(), Some("tenants/a"));
+            assert_eq!(config.object_key("x.txt").unwrap(), "tenants/a/x.txt");
+            // Never another tenant's namespace: `tenants/a` + `bc/x`.
+            assert_eq!(config.object_key("bc/x").unwrap(), "tenants/a/bc/x");
+        }
         let config = lookup(&with(&[(KEY_PREFIX, "raw-")])).unwrap();
-        assert_eq!(config.object_key("x.txt").unwrap(), "raw-x.txt");
+        assert_eq!(config.object_key("x.txt").unwrap(), "raw-/x.txt");
         assert_eq!(lookup(&MINIMAL).unwrap().object_key("x").unwrap(), "x");
-        for bad in ["/abs/", "a//", "./", "a/../", "tab\t/", "../x"] {
+        for bad in [
+            "/abs/",
+            "a//b/",
+            "./",
+            "a/../",
+            "tab\t/",
+            "../x",
+            "/",
+            "//",
+            "rtl\u{202E}/",
+        ] {
             let err = lookup(&with(&[(KEY_PREFIX, bad)])).unwrap_err();
             assert!(
                 matches!(
@@ -779,12 +893,60 @@ mod tests {
             );
         }
         // The whole key must fit in 1024 bytes.
-        let config = lookup(&with(&[(KEY_PREFIX, "p/")])).unwrap();
+        let config = lookup(&with(&[(KEY_PREFIX, "p")])).unwrap();
         assert!(config.object_key(&"k".repeat(1022)).is_ok());
         assert!(matches!(
             config.object_key(&"k".repeat(1023)),
             Err(Error::InvalidInput(m)) if m.contains("key prefix")
         ));
+    }
+
+    #[test]
+    fn overwrite_protection_and_timeouts_have_defaults_and_are_read() {
+        let config = lookup(&MINIMAL).unwrap();
+        assert!(!config.refuse_overwrite);
+        assert_eq!(
+            config.timeouts,
+            Timeouts {
+                connect_ms: 5_000,
+                first_byte_ms: 15_000,
+                between_bytes_ms: 15_000
+            }
+        );
+        let config = lookup(&with(&[
+            (REFUSE_OVERWRITE, "TRUE"),
+            (CONNECT_TIMEOUT_MS, "100"),
+            (FIRST_BYTE_TIMEOUT_MS, "200"),
+            (BETWEEN_BYTES_TIMEOUT_MS, "300"),
+        ]))
+        .unwrap();
+        assert!(config.refuse_overwrite);
+        assert_eq!(
+            config.timeouts,
+            Timeouts {
+                connect_ms: 100,
+                first_byte_ms: 200,
+                between_bytes_ms: 300
+            }
+        );
+        assert!(
+            !lookup(&with(&[(REFUSE_OVERWRITE, "false")]))
+                .unwrap()
+                .refuse_overwrite
+        );
+        for (key, value) in [
+            (REFUSE_OVERWRITE, "yes"),
+            (REFUSE_OVERWRITE, "1"),
+            (CONNECT_TIMEOUT_MS, "0"),
+            (FIRST_BYTE_TIMEOUT_MS, "600001"),
+            (BETWEEN_BYTES_TIMEOUT_MS, "15s"),
+        ] {
+            let err = lookup(&with(&[(key, value)])).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::Invalid { key: k, .. } if k == key),
+                "{key}={value}"
+            );
+        }
     }
 
     #[test]

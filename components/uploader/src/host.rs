@@ -5,8 +5,9 @@
 
 use std::time::SystemTime;
 
-use crate::config::{Config, Scheme};
+use crate::config::{Config, Scheme, Timeouts};
 use crate::error::Error;
+use crate::post_policy::{PostPolicyInput, PresignedPost};
 use crate::request::{Method as S3Method, PresignInput, PresignedPut, PutInput, SignedRequest};
 use crate::s3_error::MAX_ERROR_BODY;
 use crate::transfer::{Source, StreamFault};
@@ -16,7 +17,7 @@ use crate::wasi::config::store;
 use crate::wasi::http::outgoing_handler;
 use crate::wasi::http::types::{
     ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method,
-    OutgoingBody, OutgoingRequest, Scheme as HttpScheme,
+    OutgoingBody, OutgoingRequest, RequestOptions, Scheme as HttpScheme,
 };
 use crate::wasi::io::streams::{InputStream, OutputStream, StreamError};
 use crate::wasi::random::random;
@@ -49,7 +50,9 @@ pub fn put(
         .object_key(key)
         .and_then(|stored_key| {
             upload::put(
-                &mut WasiStore,
+                &mut WasiStore {
+                    timeouts: config.timeouts,
+                },
                 &mut body,
                 &config,
                 &input,
@@ -81,6 +84,31 @@ pub fn presign_put(
         .map_err(|err| err.scrub(&config.secrets()))
 }
 
+/// Presigns a POST policy for `key` (a folder when `key_is_prefix`), under
+/// the configured prefix.
+pub fn presign_post(
+    key: &str,
+    key_is_prefix: bool,
+    content_type: &str,
+    min_length: u64,
+    max_length: u64,
+    expires_in_secs: u32,
+) -> Result<PresignedPost, Error> {
+    let input = PostPolicyInput::check(
+        key,
+        key_is_prefix,
+        content_type,
+        min_length,
+        max_length,
+        expires_in_secs,
+    )?;
+    let config = load_config()?;
+    config
+        .object_key(input.key())
+        .map(|stored_key| input.presign(&config, &stored_key, SystemTime::now()))
+        .map_err(|err| err.scrub(&config.secrets()))
+}
+
 /// Whether a request that failed with `code` may succeed if sent again:
 /// the connection could not be made or broke, or the answer timed out.
 pub(crate) fn transport_is_retryable(code: &ErrorCode) -> bool {
@@ -99,10 +127,24 @@ pub(crate) fn transport_is_retryable(code: &ErrorCode) -> bool {
     )
 }
 
+/// The name of `code` without its payload: a host's details (addresses,
+/// internal messages) stay out of the error, in the log only.
+fn code_name(code: &ErrorCode) -> String {
+    let debug = format!("{code:?}");
+    let name = debug
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or_default();
+    name.to_owned()
+}
+
 fn fault(what: &str, code: &ErrorCode) -> Fault {
+    if code_name(code) != format!("{code:?}") {
+        eprintln!("edgeplug uploader: {what}: {code:?}");
+    }
     Fault {
         retryable: transport_is_retryable(code),
-        message: format!("{what}: {code:?}"),
+        message: format!("{what}: {}", code_name(code)),
     }
 }
 
@@ -114,12 +156,14 @@ fn broken(what: &str) -> Fault {
 }
 
 /// [`Store`] over `wasi:http/outgoing-handler`, `wasi:clocks` and
-/// `wasi:random`.
-struct WasiStore;
+/// `wasi:random`, with the configured timeouts on every request.
+struct WasiStore {
+    timeouts: Timeouts,
+}
 
 impl Store for WasiStore {
     fn send(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Response, Fault> {
-        send(request, body)
+        send(request, body, &self.timeouts)
     }
 
     fn now_ms(&mut self) -> u64 {
@@ -141,8 +185,19 @@ impl Store for WasiStore {
     }
 }
 
+/// The request options carrying `timeouts`. A host may refuse one (it
+/// then keeps its own): that is not an error.
+fn request_options(timeouts: &Timeouts) -> RequestOptions {
+    let ns = |ms: u64| ms.saturating_mul(1_000_000);
+    let options = RequestOptions::new();
+    let _ = options.set_connect_timeout(Some(ns(timeouts.connect_ms)));
+    let _ = options.set_first_byte_timeout(Some(ns(timeouts.first_byte_ms)));
+    let _ = options.set_between_bytes_timeout(Some(ns(timeouts.between_bytes_ms)));
+    options
+}
+
 /// Sends one request with its whole `body` and reads the answer.
-fn send(request: &SignedRequest, body: &[u8]) -> Result<Response, Fault> {
+fn send(request: &SignedRequest, body: &[u8], timeouts: &Timeouts) -> Result<Response, Fault> {
     let entries: Vec<(String, Vec<u8>)> = request
         .headers
         .iter()
@@ -159,6 +214,7 @@ fn send(request: &SignedRequest, body: &[u8]) -> Result<Response, Fault> {
         S3Method::Put => Method::Put,
         S3Method::Post => Method::Post,
         S3Method::Delete => Method::Delete,
+        S3Method::Head => Method::Head,
     };
     outgoing
         .set_method(&method)
@@ -181,7 +237,7 @@ fn send(request: &SignedRequest, body: &[u8]) -> Result<Response, Fault> {
 
     // Handed over before the body is written, so that the host sends while
     // we write.
-    let future = outgoing_handler::handle(outgoing, None)
+    let future = outgoing_handler::handle(outgoing, Some(request_options(timeouts)))
         .map_err(|code| fault("sending the request", &code))?;
 
     if write_all(&output, body).is_err() {
@@ -253,11 +309,13 @@ fn read_response(response: IncomingResponse) -> Response {
     let status = response.status();
     let etag = header(&response, "etag");
     let checksum_sha256 = header(&response, "x-amz-checksum-sha256");
+    let content_length = header(&response, "content-length").and_then(|v| v.trim().parse().ok());
     let body = read_capped(&response);
     Response {
         status,
         etag,
         checksum_sha256,
+        content_length,
         body,
     }
 }
@@ -326,7 +384,10 @@ impl WasiBody {
         let outcome = loop {
             match trailers.get() {
                 Some(Ok(Ok(_))) => break None,
-                Some(Ok(Err(code))) => break Some(format!("{code:?}")),
+                Some(Ok(Err(code))) => {
+                    eprintln!("edgeplug uploader: the request body ended with an error: {code:?}");
+                    break Some("the body ended with an error".to_owned());
+                }
                 Some(Err(())) => break Some("its trailers were already taken".to_owned()),
                 None => trailers.subscribe().block(),
             }
@@ -355,7 +416,11 @@ impl Source for WasiBody {
             Ok(bytes) => Ok(bytes),
             Err(StreamError::Closed) => Err(self.finish()),
             Err(StreamError::LastOperationFailed(e)) => {
-                let reason = e.to_debug_string();
+                eprintln!(
+                    "edgeplug uploader: reading the request body failed: {}",
+                    e.to_debug_string()
+                );
+                let reason = "reading it failed".to_owned();
                 // Dropping the stream and the body tells the host nothing
                 // more will be read.
                 *self = Self::CutOff(reason.clone());

@@ -33,6 +33,17 @@ pub enum KeyError {
         /// Its byte offset in the key.
         offset: usize,
     },
+    /// The key holds a character that changes how text around it is shown
+    /// without showing itself: a bidi control, a zero-width character, or a
+    /// line or paragraph separator. Such a key can look like another one in
+    /// a listing or a log line. Named by code point, never echoed.
+    #[error("key contains the invisible or reordering character U+{code:04X} at byte {offset}")]
+    InvisibleCharacter {
+        /// The character's code point.
+        code: u32,
+        /// Its byte offset in the key.
+        offset: usize,
+    },
     /// The key starts with `/`.
     #[error("key must not start with `/`")]
     LeadingSlash,
@@ -53,10 +64,29 @@ impl From<KeyError> for Error {
     }
 }
 
+/// Whether `c` is a bidi control (U+202A–U+202E, U+2066–U+2069, U+200E,
+/// U+200F, U+061C), a zero-width character (U+200B–U+200D, U+2060, U+FEFF)
+/// or a line or paragraph separator (U+2028, U+2029).
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+            | '\u{200B}'..='\u{200D}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
 /// Checks that `key` is a key the uploader will store.
 ///
 /// Keys are 1 to [`MAX_KEY_BYTES`] bytes of UTF-8 without control
-/// characters, made of non-empty `/`-separated segments none of which is `.`
+/// characters or [invisible ones](is_invisible), made of non-empty `/`-separated segments none of which is `.`
 /// or `..`. Dot segments and empty segments are refused because URL
 /// normalisation (in proxies, browsers and some stores) would silently turn
 /// them into a different key.
@@ -69,6 +99,12 @@ pub fn validate(key: &str) -> Result<(), KeyError> {
     }
     if let Some((offset, c)) = key.char_indices().find(|(_, c)| c.is_control()) {
         return Err(KeyError::ControlCharacter {
+            code: u32::from(c),
+            offset,
+        });
+    }
+    if let Some((offset, c)) = key.char_indices().find(|(_, c)| is_invisible(*c)) {
+        return Err(KeyError::InvisibleCharacter {
             code: u32::from(c),
             offset,
         });
@@ -157,6 +193,35 @@ mod tests {
             let message = err.to_string();
             assert!(!message.chars().any(char::is_control), "{message:?}");
             assert!(message.contains(&format!("U+{code:04X}")));
+        }
+    }
+
+    #[test]
+    fn refuses_bidi_zero_width_and_separator_characters() {
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{200C}',
+            '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{2028}', '\u{2029}',
+        ] {
+            let key = format!("invoice{c}gpj.exe");
+            let err = validate(&key).unwrap_err();
+            assert_eq!(
+                err,
+                KeyError::InvisibleCharacter {
+                    code: u32::from(c),
+                    offset: 7
+                }
+            );
+            let message = err.to_string();
+            assert!(!message.contains(c), "{message:?}");
+            assert!(message.contains(&format!("U+{:04X}", u32::from(c))));
+        }
+        // Neighbours of the refused ranges stay valid.
+        for c in [
+            '\u{200A}', '\u{2010}', '\u{2027}', '\u{202F}', '\u{206A}', '\u{FEFE}',
+        ] {
+            let key = format!("a{c}b");
+            assert_eq!(validate(&key), Ok(()), "{key:?}");
         }
     }
 

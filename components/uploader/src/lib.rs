@@ -1,7 +1,8 @@
 //! The edgeplug uploader component: streams bodies into S3-compatible
 //! storage (one `PUT` for small bodies, multipart for large or chunked
-//! ones, with SHA-256 checksums, retries and aborts) and presigns `PUT`
-//! URLs, signing with SigV4 (`aws-sigv4`). See the crate's README.md.
+//! ones, with SHA-256 checksums, retries and aborts), presigns `PUT` URLs
+//! and browser-form POST policies, signing with SigV4 (`aws-sigv4`). See
+//! the crate's README.md.
 //!
 //! This file is only the WIT glue; the logic lives in the modules below,
 //! all of which build and unit-test on the host except `host`, which calls
@@ -25,6 +26,7 @@ pub mod key;
 pub mod multipart;
 pub mod object_url;
 pub mod plan;
+pub mod post_policy;
 pub mod request;
 pub mod retry;
 pub mod s3_error;
@@ -85,8 +87,19 @@ impl Guest for Component {
         opts: PostPolicyOptions,
         expires_in_secs: u32,
     ) -> Result<PresignedPost, WitError> {
-        let _ = (opts, expires_in_secs);
-        Err(WitError::Internal("presign-post is not implemented yet".into()))
+        let presigned = host::presign_post(
+            &opts.key,
+            opts.key_is_prefix,
+            &opts.content_type,
+            opts.min_length,
+            opts.max_length,
+            expires_in_secs,
+        )?;
+        Ok(PresignedPost {
+            url: presigned.url,
+            fields: presigned.fields,
+            expires_at: presigned.expires_at,
+        })
     }
 }
 

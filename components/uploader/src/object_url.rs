@@ -35,6 +35,24 @@ impl ObjectUrl {
         }
     }
 
+    /// The URL of the configured bucket itself, where a browser POSTs a
+    /// form upload: `{endpoint}/{bucket}` or `{scheme}://{bucket}.{host}/`.
+    pub fn bucket(config: &Config) -> Self {
+        let endpoint = &config.endpoint;
+        match config.addressing {
+            Addressing::Path => Self {
+                scheme: endpoint.scheme,
+                authority: endpoint.authority(),
+                path: format!("/{}", config.bucket),
+            },
+            Addressing::Virtual => Self {
+                scheme: endpoint.scheme,
+                authority: format!("{}.{}", config.bucket, endpoint.authority()),
+                path: "/".to_owned(),
+            },
+        }
+    }
+
     /// The whole URL, `scheme://authority/path`.
     pub fn to_url(&self) -> String {
         format!("{}://{}{}", self.scheme.as_str(), self.authority, self.path)
@@ -44,6 +62,18 @@ impl ObjectUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucket_urls_in_both_styles() {
+        assert_eq!(
+            ObjectUrl::bucket(&config("http://127.0.0.1:9000", "path")).to_url(),
+            "http://127.0.0.1:9000/my-bucket"
+        );
+        assert_eq!(
+            ObjectUrl::bucket(&config("https://s3.amazonaws.com", "virtual")).to_url(),
+            "https://my-bucket.s3.amazonaws.com/"
+        );
+    }
 
     fn config(endpoint: &str, addressing: &str) -> Config {
         Config::from_lookup(|k| {

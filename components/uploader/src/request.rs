@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::key;
 use crate::object_url::ObjectUrl;
-use crate::plan::MAX_OBJECT_BYTES;
+use crate::plan::{MAX_OBJECT_BYTES, MAX_PUT_BYTES};
 use crate::signing;
 
 /// The longest a presigned URL may stay valid: 7 days, SigV4's limit.
@@ -72,6 +72,8 @@ pub enum Method {
     Post,
     /// `DELETE`: abort a multipart upload.
     Delete,
+    /// `HEAD`: does the object exist, and what is it.
+    Head,
 }
 
 impl Method {
@@ -81,6 +83,7 @@ impl Method {
             Method::Put => "PUT",
             Method::Post => "POST",
             Method::Delete => "DELETE",
+            Method::Head => "HEAD",
         }
     }
 }
@@ -158,8 +161,30 @@ impl<'a> ObjectRequests<'a> {
     ) -> Result<SignedRequest, Error> {
         let mut headers = vec![("content-length".to_owned(), length.to_string())];
         headers.extend(content_type.map(|ct| ("content-type".to_owned(), ct.to_owned())));
+        headers.extend(self.if_none_match());
         headers.push(("x-amz-checksum-sha256".to_owned(), checksum::base64(sha256)));
         self.sign("PutObject", Method::Put, None, headers, sha256, time)
+    }
+
+    /// `If-None-Match: *` when the configuration refuses overwrites: the
+    /// store then answers 412 `PreconditionFailed` for a key that is taken.
+    /// Signed like every other header.
+    fn if_none_match(&self) -> Option<(String, String)> {
+        self.config
+            .refuse_overwrite
+            .then(|| ("if-none-match".to_owned(), "*".to_owned()))
+    }
+
+    /// `HeadObject`: whether the object exists, its ETag and its size.
+    pub fn head_object(&self, time: SystemTime) -> Result<SignedRequest, Error> {
+        self.sign(
+            "HeadObject",
+            Method::Head,
+            None,
+            Vec::new(),
+            &checksum::sha256(b""),
+            time,
+        )
     }
 
     /// `CreateMultipartUpload`, asking for SHA-256 part checksums.
@@ -215,10 +240,11 @@ impl<'a> ObjectRequests<'a> {
         body: &[u8],
         time: SystemTime,
     ) -> Result<SignedRequest, Error> {
-        let headers = vec![
+        let mut headers = vec![
             ("content-length".to_owned(), body.len().to_string()),
             ("content-type".to_owned(), "application/xml".to_owned()),
         ];
+        headers.extend(self.if_none_match());
         self.sign(
             "CompleteMultipartUpload",
             Method::Post,
@@ -262,14 +288,17 @@ pub struct PresignedPut {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresignInput<'a> {
     key: &'a str,
-    content_type: Option<&'a str>,
+    content_type: &'a str,
+    content_length: u64,
     expires_in: Duration,
 }
 
 impl<'a> PresignInput<'a> {
-    /// Checks the key, the lifetime (1 s to 7 days) and the content type.
-    /// `content-length` is not bound (browsers set it themselves), but one
-    /// above `max-length` is refused as `too-large`.
+    /// Checks the key, the lifetime (1 s to 7 days), the content type and
+    /// the content length. Both are required, because both are signed: the
+    /// store then refuses another type, and a body of another length. A
+    /// length above `max_length`, or above what one `PUT` may carry (5 GiB),
+    /// is refused as `too-large`.
     pub fn check(
         key: &'a str,
         expires_in_secs: u32,
@@ -278,20 +307,29 @@ impl<'a> PresignInput<'a> {
         max_length: Option<u64>,
     ) -> Result<Self, Error> {
         key::validate(key)?;
-        if let (Some(length), Some(max)) = (content_length, max_length)
-            && length > max
+        check_expiry(expires_in_secs)?;
+        let content_type = check_content_type(content_type)?.ok_or_else(|| {
+            Error::InvalidInput(
+                "content-type is required: a presigned PUT binds the type it stores".into(),
+            )
+        })?;
+        let content_length = content_length.ok_or_else(|| {
+            Error::InvalidInput(
+                "content-length is required: a presigned PUT binds the size it stores".into(),
+            )
+        })?;
+        if let Some(max) = max_length
+            && content_length > max
         {
             return Err(Error::TooLarge(max));
         }
-        if !(1..=MAX_PRESIGN_SECS).contains(&expires_in_secs) {
-            return Err(Error::InvalidInput(format!(
-                "expires-in-secs must be between 1 and {MAX_PRESIGN_SECS} (7 days), got {expires_in_secs}"
-            )));
+        if content_length > MAX_PUT_BYTES {
+            return Err(Error::TooLarge(MAX_PUT_BYTES));
         }
-        let content_type = check_content_type(content_type)?;
         Ok(Self {
             key,
             content_type,
+            content_length,
             expires_in: Duration::from_secs(u64::from(expires_in_secs)),
         })
     }
@@ -305,17 +343,21 @@ impl<'a> PresignInput<'a> {
         time: SystemTime,
     ) -> Result<PresignedPut, Error> {
         let url = ObjectUrl::new(config, stored_key);
-        let url = signing::presign_put(config, &url, self.content_type, self.expires_in, time)?;
-        let now = time
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let url = signing::presign_put(
+            config,
+            &url,
+            Some(self.content_type),
+            Some(self.content_length),
+            self.expires_in,
+            time,
+        )?;
         Ok(PresignedPut {
             url,
-            expires_at: now.saturating_add(self.expires_in.as_secs()),
-            headers: self
-                .content_type
-                .map(|ct| vec![("content-type".to_owned(), ct.to_owned())])
-                .unwrap_or_default(),
+            expires_at: unix_secs(time).saturating_add(self.expires_in.as_secs()),
+            headers: vec![
+                ("content-type".to_owned(), self.content_type.to_owned()),
+                ("content-length".to_owned(), self.content_length.to_string()),
+            ],
         })
     }
 
@@ -325,9 +367,26 @@ impl<'a> PresignInput<'a> {
     }
 }
 
+/// Seconds since the Unix epoch at `time` (0 before it).
+pub(crate) fn unix_secs(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A presigned URL or policy lives 1 s to 7 days (SigV4's limit).
+pub(crate) fn check_expiry(expires_in_secs: u32) -> Result<(), Error> {
+    if (1..=MAX_PRESIGN_SECS).contains(&expires_in_secs) {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "expires-in-secs must be between 1 and {MAX_PRESIGN_SECS} (7 days), got {expires_in_secs}"
+        )))
+    }
+}
+
 /// A content type must be a header value we can send and sign: visible
 /// ASCII and spaces, trimmed, not empty.
-fn check_content_type(content_type: Option<&str>) -> Result<Option<&str>, Error> {
+pub(crate) fn check_content_type(content_type: Option<&str>) -> Result<Option<&str>, Error> {
     let Some(content_type) = content_type else {
         return Ok(None);
     };
@@ -514,47 +573,121 @@ mod tests {
 
     #[test]
     fn presign_lifetime_is_bounded() {
+        let check = |secs| PresignInput::check("k", secs, Some("text/plain"), Some(1), None);
         for secs in [0, MAX_PRESIGN_SECS + 1, u32::MAX] {
             assert!(
-                matches!(
-                    PresignInput::check("k", secs, None, None, None),
-                    Err(Error::InvalidInput(m)) if m.starts_with("expires-in-secs")
-                ),
+                matches!(check(secs), Err(Error::InvalidInput(m)) if m.starts_with("expires-in-secs")),
                 "{secs}"
             );
         }
-        assert!(PresignInput::check("k", 1, None, None, None).is_ok());
-        assert!(PresignInput::check("k", MAX_PRESIGN_SECS, None, None, None).is_ok());
+        assert!(check(1).is_ok());
+        assert!(check(MAX_PRESIGN_SECS).is_ok());
+    }
+
+    #[test]
+    fn presign_requires_content_type_and_content_length_naming_them() {
+        assert!(matches!(
+            PresignInput::check("k", 60, None, Some(1), None),
+            Err(Error::InvalidInput(m)) if m.starts_with("content-type is required")
+        ));
+        assert!(matches!(
+            PresignInput::check("k", 60, Some("text/plain"), None, None),
+            Err(Error::InvalidInput(m)) if m.starts_with("content-length is required")
+        ));
+        assert!(matches!(
+            PresignInput::check("k", 60, Some("  "), Some(1), None),
+            Err(Error::InvalidInput(m)) if m.starts_with("content-type")
+        ));
     }
 
     #[test]
     fn presign_checks_key_content_type_and_max_length() {
-        assert!(PresignInput::check("a/../b", 60, None, None, None).is_err());
-        assert!(PresignInput::check("k", 60, Some("bad\u{1}"), None, None).is_err());
+        let ct = Some("text/plain");
+        assert!(PresignInput::check("a/../b", 60, ct, Some(1), None).is_err());
+        assert!(PresignInput::check("a\u{202E}b", 60, ct, Some(1), None).is_err());
+        assert!(PresignInput::check("k", 60, Some("bad\u{1}"), Some(1), None).is_err());
         assert_eq!(
-            PresignInput::check("k", 60, None, Some(11), Some(10)),
+            PresignInput::check("k", 60, ct, Some(11), Some(10)),
             Err(Error::TooLarge(10))
+        );
+        assert!(PresignInput::check("k", 60, ct, Some(10), Some(10)).is_ok());
+        assert_eq!(
+            PresignInput::check("k", 60, ct, Some(MAX_PUT_BYTES + 1), None),
+            Err(Error::TooLarge(MAX_PUT_BYTES))
         );
     }
 
     #[test]
-    fn presigned_request_binds_content_type_and_says_when_it_expires() {
-        let presigned = PresignInput::check("k", MAX_PRESIGN_SECS, Some("image/png"), None, None)
-            .unwrap()
-            .presign(&config(), "pre/k", time())
-            .unwrap();
+    fn presigned_request_binds_type_and_length_and_says_when_it_expires() {
+        let presigned =
+            PresignInput::check("k", MAX_PRESIGN_SECS, Some("image/png"), Some(42), None)
+                .unwrap()
+                .presign(&config(), "pre/k", time())
+                .unwrap();
         assert!(presigned.url.starts_with("http://127.0.0.1:9000/b/pre/k?"));
         assert!(presigned.url.contains("X-Amz-Expires=604800"));
+        assert!(
+            presigned
+                .url
+                .contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"),
+            "{}",
+            presigned.url
+        );
         assert!(!presigned.url.contains("SECRET"));
         assert_eq!(presigned.expires_at, 1_767_225_600 + 604_800);
         assert_eq!(
             presigned.headers,
-            [("content-type".to_owned(), "image/png".to_owned())]
+            [
+                ("content-type".to_owned(), "image/png".to_owned()),
+                ("content-length".to_owned(), "42".to_owned())
+            ]
         );
-        let bare = PresignInput::check("k", 60, None, None, None)
-            .unwrap()
-            .presign(&config(), "k", time())
+    }
+
+    #[test]
+    fn overwrite_protection_adds_a_signed_if_none_match_to_put_and_complete_only() {
+        let plain = config();
+        let requests = ObjectRequests::new(&plain, "k");
+        let sha = checksum::sha256(b"x");
+        let put = requests.put_object(None, 1, &sha, time()).unwrap();
+        assert_eq!(header(&put, "if-none-match"), None);
+
+        let mut protected = config();
+        protected.refuse_overwrite = true;
+        let requests = ObjectRequests::new(&protected, "k");
+        let put = requests.put_object(None, 1, &sha, time()).unwrap();
+        let complete = requests.complete_multipart("id", b"<x/>", time()).unwrap();
+        for request in [&put, &complete] {
+            assert_eq!(header(request, "if-none-match"), Some("*"));
+            assert!(
+                header(request, "authorization")
+                    .unwrap()
+                    .contains(";if-none-match;"),
+                "signed"
+            );
+        }
+        for request in [
+            requests.create_multipart(None, time()).unwrap(),
+            requests.upload_part("id", 1, 1, &sha, time()).unwrap(),
+            requests.abort_multipart("id", time()).unwrap(),
+            requests.head_object(time()).unwrap(),
+        ] {
+            assert_eq!(
+                header(&request, "if-none-match"),
+                None,
+                "{}",
+                request.operation
+            );
+        }
+    }
+
+    #[test]
+    fn head_object_is_a_signed_head_of_the_key() {
+        let request = ObjectRequests::new(&config(), "a b")
+            .head_object(time())
             .unwrap();
-        assert!(bare.headers.is_empty());
+        assert_eq!(request.method, Method::Head);
+        assert_eq!(request.path_with_query, "/b/a%20b");
+        assert!(header(&request, "authorization").is_some());
     }
 }

@@ -166,8 +166,9 @@ pub fn sign_request_headers(
 }
 
 /// Returns a URL that lets its holder `PUT` to `url` until `expires_in`
-/// after `time`. `host` and, when given, `content-type` are signed, so the
-/// uploader must send exactly that `Content-Type`.
+/// after `time`. `host` and, when given, `content-length` and
+/// `content-type` are signed, so the uploader must send exactly that
+/// `Content-Length` and `Content-Type`: the store refuses any other.
 ///
 /// With temporary credentials the URL carries `X-Amz-Security-Token`, as S3
 /// requires; it never carries the secret key.
@@ -175,10 +176,13 @@ pub fn presign_put(
     config: &Config,
     url: &ObjectUrl,
     content_type: Option<&str>,
+    content_length: Option<u64>,
     expires_in: Duration,
     time: SystemTime,
 ) -> Result<String, SignError> {
+    let length = content_length.map(|n| n.to_string());
     let mut signed = vec![("host", url.authority.as_str())];
+    signed.extend(length.as_deref().map(|n| ("content-length", n)));
     signed.extend(content_type.map(|ct| ("content-type", ct)));
     let instructions = sign_request(
         config,
@@ -202,6 +206,82 @@ pub fn presign_put(
         })
         .collect();
     Ok(format!("{}?{}", url.to_url(), query.join("&")))
+}
+
+/// The credential scope of a signature made at `time`:
+/// `<access key id>/<yyyymmdd>/<region>/s3/aws4_request`, as the
+/// `x-amz-credential` of a POST policy.
+pub fn credential(config: &Config, time: SystemTime) -> String {
+    format!(
+        "{}/{}/{}/{SERVICE}/aws4_request",
+        config.access_key_id,
+        amz_date(time).get(..8).unwrap_or_default(),
+        config.region
+    )
+}
+
+/// `time` as SigV4's `x-amz-date`: `yyyymmddThhmmssZ`, UTC.
+pub fn amz_date(time: SystemTime) -> String {
+    let civil = Civil::of(time);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        civil.year, civil.month, civil.day, civil.hour, civil.minute, civil.second
+    )
+}
+
+/// `time` as a POST policy's `expiration`: ISO 8601 with milliseconds, UTC.
+pub fn iso8601(time: SystemTime) -> String {
+    let civil = Civil::of(time);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000Z",
+        civil.year, civil.month, civil.day, civil.hour, civil.minute, civil.second
+    )
+}
+
+/// A UTC calendar date and time, to the second.
+struct Civil {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u64,
+    minute: u64,
+    second: u64,
+}
+
+impl Civil {
+    fn of(time: SystemTime) -> Self {
+        let secs = time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
+        let rem = secs % 86_400;
+        // Howard Hinnant's days-to-civil: the proleptic Gregorian calendar.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Self {
+            year,
+            month,
+            day,
+            hour: rem / 3_600,
+            minute: rem % 3_600 / 60,
+            second: rem % 60,
+        }
+    }
+}
+
+/// Signs a POST policy (the base64 text of its JSON, as the form's `policy`
+/// field carries it) at `time`: SigV4's signing key for that day, region
+/// and S3 (derived by `aws-sigv4`), HMAC-SHA256 over the policy, in hex.
+pub fn sign_post_policy(config: &Config, policy_base64: &str, time: SystemTime) -> String {
+    let key = v4::generate_signing_key(&config.secret_access_key, time, &config.region, SERVICE);
+    v4::calculate_signature(key, policy_base64.as_bytes())
 }
 
 #[cfg(test)]
@@ -375,6 +455,7 @@ mod tests {
             &config,
             &url,
             Some("text/plain"),
+            None,
             Duration::from_secs(900),
             time(),
         )
@@ -402,7 +483,8 @@ mod tests {
     fn presigned_url_without_content_type_signs_host_only() {
         let config = config("https://s3.eu-west-1.amazonaws.com", "virtual", None);
         let url = ObjectUrl::new(&config, "k");
-        let presigned = presign_put(&config, &url, None, Duration::from_secs(60), time()).unwrap();
+        let presigned =
+            presign_put(&config, &url, None, None, Duration::from_secs(60), time()).unwrap();
         assert!(presigned.starts_with("https://my-bucket.s3.eu-west-1.amazonaws.com/k?"));
         assert!(
             presigned.contains("X-Amz-SignedHeaders=host&")
@@ -415,7 +497,8 @@ mod tests {
     fn presigned_url_carries_the_session_token_but_not_the_secret() {
         let config = config("http://127.0.0.1:9000", "path", Some(TOKEN));
         let url = ObjectUrl::new(&config, "k");
-        let presigned = presign_put(&config, &url, None, Duration::from_secs(60), time()).unwrap();
+        let presigned =
+            presign_put(&config, &url, None, None, Duration::from_secs(60), time()).unwrap();
         assert!(presigned.contains(&format!(
             "X-Amz-Security-Token={}",
             key::encode_component(TOKEN)
@@ -432,6 +515,7 @@ mod tests {
             &config,
             &url,
             Some("image/jpeg"),
+            None,
             Duration::from_secs(3600),
             time(),
         )
@@ -456,8 +540,15 @@ mod tests {
             ..config
         };
         let url = ObjectUrl::new(&config, "a/b c");
-        let presigned =
-            presign_put(&config, &url, None, Duration::from_secs(604_800), time()).unwrap();
+        let presigned = presign_put(
+            &config,
+            &url,
+            None,
+            None,
+            Duration::from_secs(604_800),
+            time(),
+        )
+        .unwrap();
         // Same parameters as botocore's URL; aws-sigv4 puts the token
         // before the signature, botocore after: order does not matter.
         let mut params: Vec<&str> = presigned
@@ -476,6 +567,47 @@ mod tests {
                 "X-Amz-Signature=999b9b454f2409ddcbf760bd6e8e3ce5ebc7800de63621b5ecf605fc98b67949",
                 "X-Amz-SignedHeaders=host",
             ]
+        );
+    }
+
+    #[test]
+    fn dates_are_utc_calendar_dates() {
+        let at = |secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+        assert_eq!(amz_date(at(JAN_1_2026)), "20260101T000000Z");
+        assert_eq!(iso8601(at(JAN_1_2026 + 3600)), "2026-01-01T01:00:00.000Z");
+        // 2024-02-29T23:59:59Z, a leap day; 2000-03-01, after a 400-year leap.
+        assert_eq!(amz_date(at(1_709_251_199)), "20240229T235959Z");
+        assert_eq!(iso8601(at(951_868_800)), "2000-03-01T00:00:00.000Z");
+        assert_eq!(amz_date(at(0)), "19700101T000000Z");
+        let config = config("http://127.0.0.1:9000", "path", None);
+        assert_eq!(
+            credential(&config, at(1_709_251_199)),
+            "AKIDEXAMPLE/20240229/us-east-1/s3/aws4_request"
+        );
+    }
+
+    #[test]
+    fn presigned_url_binding_length_and_type_matches_botocore() {
+        let config = config("http://127.0.0.1:9000", "path", None);
+        let url = ObjectUrl::new(&config, "photos/ü b+c%.jpg");
+        let presigned = presign_put(
+            &config,
+            &url,
+            Some("image/jpeg"),
+            Some(42),
+            Duration::from_secs(3600),
+            time(),
+        )
+        .unwrap();
+        assert_eq!(
+            presigned,
+            "http://127.0.0.1:9000/my-bucket/photos/%C3%BC%20b%2Bc%25.jpg\
+             ?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+             &X-Amz-Credential=AKIDEXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request\
+             &X-Amz-Date=20260101T000000Z\
+             &X-Amz-Expires=3600\
+             &X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost\
+             &X-Amz-Signature=721f9365bf8970d355953c13fe073cef271e1e1edeb0cf42f5c2f48ede28b61a"
         );
     }
 }

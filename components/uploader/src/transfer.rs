@@ -25,7 +25,8 @@ const MAX_EMPTY_READS: u32 = 1000;
 /// What a stream operation reported, seen from the transfer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamFault {
-    /// The stream ended (end of body, or the other side went away).
+    /// The stream ended, and the body with it: the source checked that it
+    /// ended whole (see `host`'s finish and trailers check).
     Closed,
     /// The stream failed; the text is the host's description.
     Failed(String),
@@ -41,8 +42,8 @@ pub trait Source {
 /// Why reading the body stopped before it was read whole.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransferError {
-    /// The body ended before `content-length` bytes.
-    #[error("body was {moved} bytes, content-length said {expected}")]
+    /// The body ended before `content-length` bytes: it was cut off.
+    #[error("the request body was cut off: {moved} bytes arrived, content-length said {expected}")]
     BodyTooShort {
         /// Bytes read before the end.
         moved: u64,
@@ -59,8 +60,9 @@ pub enum TransferError {
     /// of unknown length can hold).
     #[error("body is larger than {0} bytes")]
     TooLarge(u64),
-    /// Reading the body failed.
-    #[error("reading the body failed: {0}")]
+    /// Reading the body failed, or the host reported its end with an
+    /// error (a client that went away): it was cut off.
+    #[error("the request body was cut off: {0}")]
     BodyFailed(String),
     /// Reads kept returning nothing.
     #[error("the body stalled after {moved} bytes")]
@@ -316,7 +318,9 @@ mod tests {
         );
         assert_eq!(
             Error::from(err),
-            Error::InvalidInput("body was 5 bytes, content-length said 11".into())
+            Error::InvalidInput(
+                "the request body was cut off: 5 bytes arrived, content-length said 11".into()
+            )
         );
     }
 
@@ -364,7 +368,7 @@ mod tests {
                     .fill(&mut body, &mut Vec::new(), 100)
                     .unwrap_err()
             ),
-            Error::InvalidInput("reading the body failed: client went away".into())
+            Error::InvalidInput("the request body was cut off: client went away".into())
         );
         // Also when it fails at the end check.
         let mut body = FakeBody::new(100);

@@ -2,13 +2,26 @@
 //! abort on failure, written against [`Store`] and [`Source`] so that the
 //! whole sequence is tested on the host with a scripted store.
 //!
-//! Every request the component sends is idempotent and its body is in
-//! memory when it is sent (a small object, a part, an XML document), so any
-//! of them may be retried: see [`crate::retry`]. When a multipart upload
-//! fails after `CreateMultipartUpload`, for whatever reason (the body, a
-//! limit, the store), it is aborted, so that no parts are left behind.
+//! Every request's body is in memory when it is sent (a small object, a
+//! part, an XML document), so it may be sent again: see [`crate::retry`].
+//! All are retried except `CreateMultipartUpload`, which is not idempotent:
+//! each one opens a new upload, and one whose answer was lost would leave an
+//! upload nothing knows to abort (the host's `sweep` removes those).
+//!
+//! A retried `PutObject` or `CompleteMultipartUpload` may meet the effect of
+//! an attempt whose answer was lost: `NoSuchUpload` (the upload was already
+//! completed), `PreconditionFailed` (with overwrite protection, the object
+//! now exists) or, from some stores, `AccessDenied` for an upload id that is
+//! gone. Then the object is looked up (`HeadObject`), and if it is there with
+//! the size and ETag this upload produces, the upload succeeded.
+//!
+//! When a multipart upload fails after `CreateMultipartUpload`, for
+//! whatever reason (the body, a limit, the store), it is aborted, so that
+//! no parts are left behind.
 
 use std::time::SystemTime;
+
+use md5::{Digest as _, Md5};
 
 use crate::checksum::{self, Sha256Digest};
 use crate::config::Config;
@@ -29,6 +42,8 @@ pub struct Response {
     pub etag: Option<String>,
     /// The `x-amz-checksum-sha256` header.
     pub checksum_sha256: Option<String>,
+    /// The `content-length` header (for `HeadObject`: the object's size).
+    pub content_length: Option<u64>,
     /// The body, capped at [`s3_error::MAX_ERROR_BODY`] bytes.
     pub body: Vec<u8>,
 }
@@ -138,6 +153,51 @@ struct Failure {
     retryable: bool,
 }
 
+/// Why a request failed in the end, and whether an earlier attempt of it
+/// failed in a way that leaves its effect unknown (no answer, or a 5xx).
+struct Failed {
+    error: Error,
+    after_unknown_outcome: bool,
+}
+
+impl From<Failed> for Error {
+    fn from(failed: Failed) -> Self {
+        failed.error
+    }
+}
+
+/// Whether a request is sent again after a retryable failure.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Idempotent: retried as the policy allows.
+    Yes,
+    /// Sent once only.
+    No,
+}
+
+/// Whether an S3 error, met by a retry, may be the footprint of an earlier
+/// attempt that succeeded unseen.
+fn may_be_own_success(error: &Error) -> bool {
+    matches!(error, Error::Upstream { status, code, .. }
+    if matches!(
+        (*status, code.as_str()),
+        (404, "NoSuchUpload") | (412, "PreconditionFailed") | (403, "AccessDenied")
+    ))
+}
+
+/// Logs a store's refusal for the host's log: what the client is not told.
+/// The message was scrubbed of secrets when it was parsed.
+fn log_upstream(operation: &str, error: &Error) {
+    if let Error::Upstream {
+        status,
+        code,
+        message,
+    } = error
+    {
+        eprintln!("edgeplug uploader: {operation} answered {status} {code}: {message}");
+    }
+}
+
 struct Uploader<'a, S> {
     store: &'a mut S,
     requests: ObjectRequests<'a>,
@@ -150,62 +210,125 @@ type Outcome = (u64, String, Option<String>);
 
 impl<S: Store> Uploader<'_, S> {
     /// Sends the request `build` makes (signed afresh for each attempt)
-    /// with `body`, retrying as the policy allows, and hands a 2xx answer
-    /// to `accept`.
+    /// with `body`, retrying as the policy allows when `retry` says so, and
+    /// hands a 2xx answer to `accept`.
     fn send<T>(
         &mut self,
+        retry: Retry,
         build: impl Fn(&ObjectRequests<'_>, SystemTime) -> Result<SignedRequest, Error>,
         body: &[u8],
         accept: impl Fn(Response) -> Result<T, Failure>,
-    ) -> Result<T, Error> {
+    ) -> Result<T, Failed> {
         let start = self.store.now_ms();
         let mut attempts = 0u32;
+        let mut unknown_outcome = false;
+        let failed = |error, unknown| Failed {
+            error,
+            after_unknown_outcome: unknown,
+        };
         loop {
-            let request = build(&self.requests, self.store.wall_time())?;
+            let request =
+                build(&self.requests, self.store.wall_time()).map_err(|e| failed(e, false))?;
             attempts += 1;
-            let failure = match self.store.send(&request, body) {
+            let (failure, outcome_unknown) = match self.store.send(&request, body) {
                 Ok(response) if (200..300).contains(&response.status) => match accept(response) {
                     Ok(value) => return Ok(value),
-                    Err(failure) => failure,
+                    Err(failure) => (failure, true),
                 },
                 Ok(response) => {
                     let error =
                         s3_error::upstream_error(response.status, &response.body, self.secrets);
+                    log_upstream(request.operation, &error);
                     let retryable = matches!(&error, Error::Upstream { status, code, .. }
                         if retry::status_is_retryable(*status, code));
-                    Failure { error, retryable }
+                    let unknown = response.status >= 500;
+                    (Failure { error, retryable }, unknown)
                 }
-                Err(fault) => Failure {
-                    error: Error::Unavailable(format!(
-                        "{} to the store failed: {}",
+                Err(fault) => {
+                    eprintln!(
+                        "edgeplug uploader: {} got no answer: {}",
                         request.operation, fault.message
-                    )),
-                    retryable: fault.retryable,
-                },
+                    );
+                    (
+                        Failure {
+                            error: Error::Unavailable(format!(
+                                "{} to the store failed: {}",
+                                request.operation, fault.message
+                            )),
+                            retryable: fault.retryable,
+                        },
+                        true,
+                    )
+                }
             };
-            if !failure.retryable {
-                return Err(failure.error);
+            if !failure.retryable || retry == Retry::No {
+                return Err(failed(failure.error, unknown_outcome));
             }
+            unknown_outcome |= outcome_unknown;
             let elapsed = self.store.now_ms().saturating_sub(start);
             let random = self.store.random();
             match self.policy.next_delay_ms(attempts, elapsed, random) {
                 Some(delay) => self.store.sleep_ms(delay),
-                None => return Err(failure.error),
+                None => return Err(failed(failure.error, unknown_outcome)),
             }
+        }
+    }
+
+    /// After a retried request failed with `failed`: whether the object is
+    /// there with `size` bytes and, when known, the ETag `etag` (an earlier
+    /// attempt succeeded, its answer lost). Returns the stored ETag if so,
+    /// else the original error.
+    fn confirm_stored(
+        &mut self,
+        failed: Failed,
+        size: u64,
+        etag: Option<&str>,
+    ) -> Result<String, Error> {
+        if !(failed.after_unknown_outcome && may_be_own_success(&failed.error)) {
+            return Err(failed.error);
+        }
+        let head = self.send(
+            Retry::Yes,
+            |r, time| r.head_object(time),
+            &[],
+            Ok,
+        );
+        let Ok(head) = head else {
+            return Err(failed.error);
+        };
+        let stored_etag = transfer::etag(head.etag.as_deref().map(str::as_bytes));
+        let same_size = head.content_length == Some(size);
+        let same_etag = etag.is_none_or(|e| e.eq_ignore_ascii_case(&stored_etag));
+        if same_size && same_etag {
+            eprintln!(
+                "edgeplug uploader: an earlier attempt had stored the object; its answer was lost"
+            );
+            Ok(stored_etag)
+        } else {
+            Err(failed.error)
         }
     }
 
     fn put_object(&mut self, buf: &[u8], sha: &Sha256Digest) -> Result<Outcome, Error> {
         let content_type = self.content_type;
         let len = buf.len() as u64;
-        let (etag, checksum) = self.send(
+        let (etag, checksum) = match self.send(
+            Retry::Yes,
             |r, time| r.put_object(content_type, len, sha, time),
             buf,
             |response| Ok((response.etag, response.checksum_sha256)),
-        )?;
+        ) {
+            Ok((etag, checksum)) => (transfer::etag(etag.as_deref().map(str::as_bytes)), checksum),
+            Err(failed) => {
+                // A single PUT's ETag is the MD5 of its body (without
+                // SSE-KMS): enough to tell our object from another.
+                let md5 = hex::encode(Md5::digest(buf));
+                (self.confirm_stored(failed, len, Some(&md5))?, None)
+            }
+        };
         Ok((
             len,
-            transfer::etag(etag.as_deref().map(str::as_bytes)),
+            etag,
             // The store checked the checksum we sent (it refuses a mismatch
             // with `BadDigest`); report its own word when it gives it.
             Some(checksum.unwrap_or_else(|| checksum::base64(sha))),
@@ -232,7 +355,9 @@ impl<S: Store> Uploader<'_, S> {
         }
 
         let content_type = self.content_type;
+        // Not retried: each Create opens a new upload (see the module docs).
         let upload_id = self.send(
+            Retry::No,
             |r, time| r.create_multipart(content_type, time),
             &[],
             |response| {
@@ -244,6 +369,7 @@ impl<S: Store> Uploader<'_, S> {
         if result.is_err() {
             // Best effort: the original error is what the caller needs.
             let _ = self.send(
+                Retry::Yes,
                 |r, time| r.abort_multipart(&upload_id, time),
                 &[],
                 |_| Ok(()),
@@ -272,6 +398,7 @@ impl<S: Store> Uploader<'_, S> {
             }
             let len = buf.len() as u64;
             let etag = self.send(
+                Retry::Yes,
                 |r, time| r.upload_part(upload_id, number, len, &sha, time),
                 buf,
                 |response| Ok(transfer::etag(response.etag.as_deref().map(str::as_bytes))),
@@ -294,6 +421,7 @@ impl<S: Store> Uploader<'_, S> {
         let xml = multipart::complete_body(&parts);
         let secrets = self.secrets;
         let completed = self.send(
+            Retry::Yes,
             |r, time| r.complete_multipart(upload_id, xml.as_bytes(), time),
             xml.as_bytes(),
             |response| match multipart::parse_complete(&response.body) {
@@ -305,17 +433,34 @@ impl<S: Store> Uploader<'_, S> {
                 }),
                 Err(err) => Err(unreadable(&response, err)),
             },
-        )?;
-        Ok((
-            reader.total(),
-            completed.etag,
-            Some(
-                completed
-                    .checksum_sha256
-                    .unwrap_or_else(|| checksum::composite(&digests)),
-            ),
-        ))
+        );
+        let total = reader.total();
+        let composite = || checksum::composite(&digests);
+        match completed {
+            Ok(completed) => Ok((
+                total,
+                completed.etag,
+                Some(completed.checksum_sha256.unwrap_or_else(composite)),
+            )),
+            Err(failed) => {
+                let etag = multipart_etag(&parts);
+                let etag = self.confirm_stored(failed, total, etag.as_deref())?;
+                Ok((total, etag, Some(composite())))
+            }
+        }
     }
+}
+
+/// The ETag S3 gives a multipart object: the MD5 of the parts' binary MD5s,
+/// then `-<number of parts>`. `None` when a part's ETag is not a plain MD5
+/// (encrypted objects), so the size alone must do.
+fn multipart_etag(parts: &[CompletedPart]) -> Option<String> {
+    let mut md5 = Md5::new();
+    for part in parts {
+        let bytes = hex::decode(&part.etag).ok().filter(|b| b.len() == 16)?;
+        md5.update(&bytes);
+    }
+    Some(format!("{}-{}", hex::encode(md5.finalize()), parts.len()))
 }
 
 fn unreadable(response: &Response, err: ParseError) -> Failure {
@@ -794,6 +939,217 @@ mod tests {
         });
         assert!(run(&mut store, &config(&[]), 6 * MIB, None, None).is_err());
         assert_eq!(store.operations(), ["CreateMultipartUpload"]);
+    }
+
+    fn lost() -> Fault {
+        Fault {
+            retryable: true,
+            message: "ConnectionTerminated".into(),
+        }
+    }
+
+    #[test]
+    fn create_is_never_retried() {
+        let mut store = FakeStore::scripted(|seen, _| {
+            (seen.operation == "CreateMultipartUpload").then(|| Err(lost()))
+        });
+        let err = run(&mut store, &config(&[]), 6 * MIB, None, None).unwrap_err();
+        assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+        assert_eq!(store.operations(), ["CreateMultipartUpload"]);
+        let mut store = FakeStore::scripted(|seen, _| {
+            (seen.operation == "CreateMultipartUpload").then(|| Ok(s3_error(503, "SlowDown")))
+        });
+        assert!(run(&mut store, &config(&[]), 6 * MIB, None, None).is_err());
+        assert_eq!(store.operations(), ["CreateMultipartUpload"]);
+    }
+
+    /// A store that completes the first Complete but loses its answer, then
+    /// answers `code` to the retry; HEAD answers with `size` and `etag`.
+    fn lost_complete(code: &'static str, status: u16, size: u64, etag: &'static str) -> FakeStore {
+        FakeStore::scripted(move |seen, before| match (seen.operation, before) {
+            ("CompleteMultipartUpload", 0) => Some(Err(lost())),
+            ("CompleteMultipartUpload", _) => Some(Ok(s3_error(status, code))),
+            ("HeadObject", _) => Some(Ok(Response {
+                status: 200,
+                etag: Some(format!("\"{etag}\"")),
+                content_length: Some(size),
+                ..Response::default()
+            })),
+            _ => None,
+        })
+    }
+
+    /// The ETag S3 computes for the fake store's parts `etag-1`, ...: they
+    /// are no MD5s, so the size alone decides.
+    #[test]
+    fn a_lost_complete_answer_is_confirmed_with_head_object() {
+        for (status, code) in [(404, "NoSuchUpload"), (403, "AccessDenied")] {
+            let mut store = lost_complete(code, status, 6 * MIB, "whole-2");
+            let stored = run(&mut store, &config(&[]), 6 * MIB, None, None).unwrap();
+            assert_eq!(stored.size, 6 * MIB);
+            assert_eq!(stored.etag, "whole-2");
+            assert_eq!(
+                store.operations(),
+                [
+                    "CreateMultipartUpload",
+                    "UploadPart",
+                    "UploadPart",
+                    "CompleteMultipartUpload",
+                    "CompleteMultipartUpload",
+                    "HeadObject"
+                ],
+                "{code}"
+            );
+            assert_eq!(store.seen[5].method, Method::Head);
+        }
+    }
+
+    #[test]
+    fn another_object_under_the_key_is_not_taken_for_ours() {
+        let mut store = lost_complete("NoSuchUpload", 404, 6 * MIB - 1, "other-2");
+        let err = run(&mut store, &config(&[]), 6 * MIB, None, None).unwrap_err();
+        assert!(
+            matches!(&err, Error::Upstream { status: 404, code, .. } if code == "NoSuchUpload"),
+            "{err:?}"
+        );
+        assert_eq!(
+            store.operations().last(),
+            Some(&"AbortMultipartUpload"),
+            "a failed complete is aborted"
+        );
+    }
+
+    #[test]
+    fn no_such_upload_without_an_earlier_attempt_is_a_failure() {
+        let mut store = FakeStore::scripted(|seen, _| {
+            (seen.operation == "CompleteMultipartUpload").then(|| Ok(s3_error(404, "NoSuchUpload")))
+        });
+        assert!(run(&mut store, &config(&[]), 6 * MIB, None, None).is_err());
+        assert!(!store.operations().contains(&"HeadObject"));
+    }
+
+    #[test]
+    fn multipart_etags_are_the_md5_of_the_part_md5s() {
+        let part = |number, etag: &str| CompletedPart {
+            number,
+            etag: etag.to_owned(),
+            checksum_sha256: String::new(),
+        };
+        // MD5("a") and MD5("b"); MD5 of their 32 bytes, as S3 and s3s do.
+        let parts = [
+            part(1, "0cc175b9c0f1b6a831c399e269772661"),
+            part(2, "92eb5ffee6ae2fec3ad71c777531578f"),
+        ];
+        let mut md5 = Md5::new();
+        md5.update(hex::decode(&parts[0].etag).unwrap());
+        md5.update(hex::decode(&parts[1].etag).unwrap());
+        assert_eq!(
+            multipart_etag(&parts),
+            Some(format!("{}-2", hex::encode(md5.finalize())))
+        );
+        assert_eq!(multipart_etag(&[part(1, "not-an-md5")]), None);
+    }
+
+    #[test]
+    fn overwrite_protection_surfaces_precondition_failed() {
+        let mut store = FakeStore::scripted(|seen, _| {
+            (seen.operation == "PutObject").then(|| Ok(s3_error(412, "PreconditionFailed")))
+        });
+        let config = config(&[("s3-refuse-overwrite", "true")]);
+        let err = run(&mut store, &config, 10, Some(10), None).unwrap_err();
+        assert!(
+            matches!(&err, Error::Upstream { status: 412, code, .. } if code == "PreconditionFailed"),
+            "{err:?}"
+        );
+        assert_eq!(store.operations(), ["PutObject"]);
+        assert_eq!(header(&store.seen[0], "if-none-match"), Some("*"));
+
+        // On Complete too, and the upload is then aborted.
+        let mut store = FakeStore::scripted(|seen, _| {
+            (seen.operation == "CompleteMultipartUpload")
+                .then(|| Ok(s3_error(412, "PreconditionFailed")))
+        });
+        let err = run(&mut store, &config, 6 * MIB, None, None).unwrap_err();
+        assert!(matches!(err, Error::Upstream { status: 412, .. }));
+        assert_eq!(store.operations().last(), Some(&"AbortMultipartUpload"));
+    }
+
+    #[test]
+    fn a_retried_put_that_finds_its_own_object_succeeds() {
+        let md5 = hex::encode(Md5::digest(pattern(10)));
+        let mut store = FakeStore::scripted(move |seen, before| match (seen.operation, before) {
+            ("PutObject", 0) => Some(Err(lost())),
+            ("PutObject", _) => Some(Ok(s3_error(412, "PreconditionFailed"))),
+            ("HeadObject", _) => Some(Ok(Response {
+                status: 200,
+                etag: Some(format!("\"{md5}\"")),
+                content_length: Some(10),
+                ..Response::default()
+            })),
+            _ => None,
+        });
+        let config = config(&[("s3-refuse-overwrite", "true")]);
+        let stored = run(&mut store, &config, 10, Some(10), None).unwrap();
+        assert_eq!(stored.etag, hex::encode(Md5::digest(pattern(10))));
+        assert_eq!(store.operations(), ["PutObject", "PutObject", "HeadObject"]);
+
+        // Same size, another body: not ours.
+        let mut store = FakeStore::scripted(|seen, before| match (seen.operation, before) {
+            ("PutObject", 0) => Some(Err(lost())),
+            ("PutObject", _) => Some(Ok(s3_error(412, "PreconditionFailed"))),
+            ("HeadObject", _) => Some(Ok(Response {
+                status: 200,
+                etag: Some("\"0cc175b9c0f1b6a831c399e269772661\"".into()),
+                content_length: Some(10),
+                ..Response::default()
+            })),
+            _ => None,
+        });
+        let err = run(&mut store, &config, 10, Some(10), None).unwrap_err();
+        assert!(matches!(err, Error::Upstream { status: 412, .. }));
+    }
+
+    /// A body that fails after `fails_at` bytes, as a cut-off client does.
+    struct CutOff {
+        inner: Body,
+        fails_at: u64,
+    }
+
+    impl Source for CutOff {
+        fn read(&mut self, max: u64) -> Result<Vec<u8>, StreamFault> {
+            if self.inner.pos >= self.fails_at {
+                return Err(StreamFault::Failed("the body ended with an error".into()));
+            }
+            self.inner.read(max.min(self.fails_at - self.inner.pos))
+        }
+    }
+
+    #[test]
+    fn a_cut_off_body_is_never_completed() {
+        for (len, declared) in [
+            (12 * MIB, None),
+            (12 * MIB, Some(12 * MIB)),
+            (100, Some(100)),
+        ] {
+            let mut store = FakeStore::new();
+            let config = config(&[]);
+            let input = PutInput::check("k", None, declared, None).unwrap();
+            let mut source = CutOff {
+                inner: body(len),
+                fails_at: len,
+            };
+            let err = put(&mut store, &mut source, &config, &input, "k").unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidInput(m) if m.starts_with("the request body was cut off")),
+                "{err:?}"
+            );
+            let ops = store.operations();
+            assert!(!ops.contains(&"CompleteMultipartUpload"), "{ops:?}");
+            assert!(!ops.contains(&"PutObject"), "{ops:?}");
+            if ops.contains(&"CreateMultipartUpload") {
+                assert_eq!(ops.last(), Some(&"AbortMultipartUpload"));
+            }
+        }
     }
 
     #[test]
