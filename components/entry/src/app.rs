@@ -556,7 +556,7 @@ mod tests {
         let reply = handle(&mut fake, &request("POST", "/counters/hits?by=3"));
         assert_eq!(reply.status, 409);
         let body = json_body(&reply);
-        assert_eq!(body["error"]["code"], "counter-at-maximum");
+        assert_eq!(body["error"]["code"], "counter_at_maximum");
         assert_eq!(body["error"]["value"], 42);
         assert!(error_message(&reply).contains("hits"));
     }
@@ -633,7 +633,7 @@ mod tests {
             let reply = handle(&mut fake, &head);
             assert_eq!(reply.status, 403, "{head:?}");
             let body = json_body(&reply);
-            assert_eq!(body["error"]["code"], "writes-not-configured", "{head:?}");
+            assert_eq!(body["error"]["code"], "writes_not_configured", "{head:?}");
             assert_eq!(body["error"]["setting"], write.opt_in_key());
             let message = error_message(&reply);
             assert!(message.contains("`upload-token`"), "{message}");
@@ -933,7 +933,7 @@ mod tests {
         };
         let reply = handle(&mut fake, &put("/objects/a", Some("1")));
         assert_eq!(reply.status, 409);
-        assert_eq!(error_code(&reply), "object-exists");
+        assert_eq!(error_code(&reply), "object_exists");
         assert!(!error_message(&reply).contains("pre-conditions"));
     }
 
@@ -1274,7 +1274,7 @@ mod tests {
             let mut fake = Fake::with_token(token);
             let reply = handle(&mut fake, &put("/objects/a", Some("1")));
             assert_eq!(reply.status, 403, "{token:?}");
-            assert_eq!(error_code(&reply), "writes-not-configured");
+            assert_eq!(error_code(&reply), "writes_not_configured");
         }
     }
 

@@ -5,7 +5,7 @@
 //! `upload-token`, unless the operator opened that kind of write to anyone in
 //! plain words: `allow-anonymous-uploads = true` (uploads and presigning) or
 //! `allow-anonymous-counter-writes = true` (counter increments). With neither
-//! a token nor the opt-in the route answers 403 `writes-not-configured`,
+//! a token nor the opt-in the route answers 403 `writes_not_configured`,
 //! naming both settings. On FastEdge a missing or misnamed `UPLOAD_TOKEN`
 //! secret reads as unset, so it closes writes rather than opening them.
 //!
@@ -64,7 +64,7 @@ pub fn opt_in(key: &str, config_value: Option<&str>) -> Result<bool, HttpError> 
 
 /// Decides a write from what is configured: the opt-in opens it; otherwise
 /// a configured token must be presented (401); with neither, 403
-/// `writes-not-configured`.
+/// `writes_not_configured`.
 pub fn authorize_write(
     write: Write,
     opted_in: bool,
@@ -222,7 +222,7 @@ mod tests {
         for write in [Write::Uploads, Write::CounterWrites] {
             let err = authorize_write(write, false, None, &values(&["Bearer x"])).unwrap_err();
             assert_eq!(err.status(), 403);
-            assert_eq!(err.code(), "writes-not-configured");
+            assert_eq!(err.code(), "writes_not_configured");
             let message = err.to_string();
             assert!(message.contains("`upload-token`"), "{message}");
             assert!(

@@ -19,7 +19,7 @@ pub enum HttpError {
     #[error("{0}")]
     AuthRequired(String),
     /// A write route is closed because the operator configured neither
-    /// `upload-token` nor the route's opt-in: 403 `writes-not-configured`.
+    /// `upload-token` nor the route's opt-in: 403 `writes_not_configured`.
     /// The message names both settings.
     #[error(
         "{what} are closed on this server: it has neither `upload-token` (then send \
@@ -32,11 +32,11 @@ pub enum HttpError {
         opt_in: &'static str,
     },
     /// The object exists and the store refuses to overwrite it (the
-    /// uploader's `s3-refuse-overwrite`): 409 `object-exists`.
+    /// uploader's `s3-refuse-overwrite`): 409 `object_exists`.
     #[error("{0}")]
     ObjectExists(String),
     /// Adding to the counter would pass the largest value its store holds:
-    /// 409 `counter-at-maximum`, with the counter's `"value"`.
+    /// 409 `counter_at_maximum`, with the counter's `"value"`.
     #[error(
         "counter {name} holds {value}; adding {by} would pass the largest value its store \
          can hold"
@@ -109,9 +109,9 @@ impl HttpError {
             Self::InvalidInput(_) => "invalid_input",
             Self::Unauthorized(_) | Self::AuthRequired(_) => "unauthorized",
             // The codes below are spelled as the shared config documents them.
-            Self::WritesNotConfigured { .. } => "writes-not-configured",
-            Self::ObjectExists(_) => "object-exists",
-            Self::CounterAtMaximum { .. } => "counter-at-maximum",
+            Self::WritesNotConfigured { .. } => "writes_not_configured",
+            Self::ObjectExists(_) => "object_exists",
+            Self::CounterAtMaximum { .. } => "counter_at_maximum",
             Self::TooLarge { .. } => "too_large",
             Self::Unavailable(_) => "unavailable",
             Self::Upstream { .. } => "upstream",
@@ -123,8 +123,8 @@ impl HttpError {
 
     /// The JSON body: `{"error":{"code":..,"message":..}}`, plus `"limit"`
     /// for `too_large`, `"upstream":{"status","code"}` for `upstream`,
-    /// `"setting"` (the opt-in key) for `writes-not-configured` and
-    /// `"value"` for `counter-at-maximum`.
+    /// `"setting"` (the opt-in key) for `writes_not_configured` and
+    /// `"value"` for `counter_at_maximum`.
     pub fn to_json(&self) -> Value {
         let mut error = Map::new();
         error.insert("code".into(), json!(self.code()));
@@ -238,9 +238,9 @@ mod tests {
                     opt_in: "allow-anonymous-uploads",
                 },
                 403,
-                "writes-not-configured",
+                "writes_not_configured",
             ),
-            (HttpError::ObjectExists("x".into()), 409, "object-exists"),
+            (HttpError::ObjectExists("x".into()), 409, "object_exists"),
             (
                 HttpError::CounterAtMaximum {
                     name: "a".into(),
@@ -248,7 +248,7 @@ mod tests {
                     by: 1,
                 },
                 409,
-                "counter-at-maximum",
+                "counter_at_maximum",
             ),
             (HttpError::Unavailable("x".into()), 503, "unavailable"),
         ];
