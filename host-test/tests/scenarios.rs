@@ -31,8 +31,20 @@ struct Harness {
 }
 
 impl Harness {
+    /// A worker deployed as README says: with a write token.
     fn new(flavor: Flavor) -> Self {
         let (context, s3) = common::context_with_s3();
+        context.set_config("upload-token", common::WRITE_TOKEN);
+        Self::with_context(flavor, context, s3)
+    }
+
+    /// A worker with no write token and no opt-in: writes are closed.
+    fn without_token(flavor: Flavor) -> Self {
+        let (context, s3) = common::context_with_s3();
+        Self::with_context(flavor, context, s3)
+    }
+
+    fn with_context(flavor: Flavor, context: HostContext, s3: S3Fixture) -> Self {
         let name = match flavor {
             Flavor::Portable => "worker",
             Flavor::FastEdge => {
@@ -52,6 +64,25 @@ impl Harness {
 
     fn context(&self) -> &HostContext {
         self.worker.context()
+    }
+
+    /// `method path` with `body`, sending the write token.
+    async fn write(
+        &self,
+        method: &str,
+        path: &str,
+        body: &'static [u8],
+    ) -> anyhow::Result<Response> {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(format!("http://localhost{path}"))
+            .header("content-length", body.len())
+            .header("authorization", common::WRITE_AUTHORIZATION)
+            .body(
+                http_body_util::Full::new(Bytes::from_static(body))
+                    .map_err(wasmtime_wasi_http::Error::from),
+            )?;
+        self.worker.send(request).await
     }
 
     fn set_config(&self, key: &str, value: &str) {
@@ -150,10 +181,7 @@ async fn page_views_count_up_in_ascii_decimal(h: &Harness) -> anyhow::Result<()>
 }
 
 async fn counters_read_and_add(h: &Harness) -> anyhow::Result<()> {
-    let response = h
-        .worker
-        .request("POST", "/counters/signups?by=7", Bytes::new())
-        .await?;
+    let response = h.write("POST", "/counters/signups?by=7", b"").await?;
     assert_eq!(
         response.json()?,
         serde_json::json!({"name": "signups", "value": 7})
@@ -169,9 +197,7 @@ async fn counters_read_and_add(h: &Harness) -> anyhow::Result<()> {
 
 async fn the_counter_prefix_setting_applies(h: &Harness) -> anyhow::Result<()> {
     h.set_config("counter-prefix", "site1:");
-    h.worker
-        .request("POST", "/counters/likes?by=2", Bytes::new())
-        .await?;
+    h.write("POST", "/counters/likes?by=2", b"").await?;
     assert_eq!(h.stored("site1:likes").await.as_deref(), Some(&b"2"[..]));
     assert_eq!(h.stored("likes").await, None);
     Ok(())
@@ -180,7 +206,14 @@ async fn the_counter_prefix_setting_applies(h: &Harness) -> anyhow::Result<()> {
 async fn concurrent_increments_never_lose_a_count(h: &Harness) -> anyhow::Result<()> {
     let requests = (0..16).map(|_| {
         let worker = h.worker.clone();
-        tokio::spawn(async move { worker.request("POST", "/counters/hits", Bytes::new()).await })
+        tokio::spawn(async move {
+            let request = http::Request::post("http://localhost/counters/hits")
+                .header("authorization", common::WRITE_AUTHORIZATION)
+                .body(
+                    http_body_util::Empty::<Bytes>::new().map_err(wasmtime_wasi_http::Error::from),
+                )?;
+            worker.send(request).await
+        })
     });
     for request in futures::future::join_all(requests).await {
         assert_eq!(request??.status, 200);
@@ -190,16 +223,13 @@ async fn concurrent_increments_never_lose_a_count(h: &Harness) -> anyhow::Result
 }
 
 async fn an_upload_lands_byte_identical_in_the_store(h: &Harness) -> anyhow::Result<()> {
-    let body = Bytes::from_static(b"The quick brown fox jumps over the lazy dog.\n");
-    let response = h
-        .worker
-        .request("PUT", "/objects/a/b.txt", body.clone())
-        .await?;
+    let body: &[u8] = b"The quick brown fox jumps over the lazy dog.\n";
+    let response = h.write("PUT", "/objects/a/b.txt", body).await?;
     assert_eq!(response.status, 201, "{}", response.text());
     let json = response.json()?;
     assert_eq!(json["key"], "a/b.txt");
     assert_eq!(json["size"], body.len());
-    assert_eq!(h.s3.object("a/b.txt").as_deref(), Some(&body[..]));
+    assert_eq!(h.s3.object("a/b.txt").as_deref(), Some(body));
     Ok(())
 }
 
@@ -232,11 +262,56 @@ async fn bad_input_gets_a_clear_json_error_and_never_a_trap(h: &Harness) -> anyh
         ("PUT", "/objects/nl%0Achar", 400, "invalid_input"),
         ("PUT", "/objects/bad%ZZescape", 400, "invalid_input"),
         ("PUT", "/objects/not-utf8-%FF", 400, "invalid_input"),
+        // Safe by default: no pinned counters, no reach into other components'
+        // names, no keys that display as something else.
+        (
+            "POST",
+            "/counters/x?by=18446744073709551615",
+            400,
+            "invalid_input",
+        ),
+        (
+            "POST",
+            "/counters/x?by=9223372036854775807",
+            400,
+            "invalid_input",
+        ),
+        ("POST", "/counters/x?by=101", 400, "invalid_input"),
+        ("GET", "/counters/rl:1:victim", 400, "invalid_input"),
+        ("POST", "/counters/rl:1:victim?by=5", 400, "invalid_input"),
+        ("PUT", "/objects/evil%E2%80%AEtxt.exe", 400, "invalid_input"),
+        ("PUT", "/objects/zero%E2%80%8Bwidth", 400, "invalid_input"),
+        ("PUT", "/objects/bom%EF%BB%BF", 400, "invalid_input"),
+        ("PUT", "/objects/line%E2%80%A8sep", 400, "invalid_input"),
+        ("PUT", "/objects/para%E2%80%A9sep", 400, "invalid_input"),
+        (
+            "POST",
+            "/objects/a.txt/presign?content_length=1",
+            400,
+            "invalid_input",
+        ),
+        (
+            "POST",
+            "/objects/a.txt/presign?content_type=text/plain",
+            400,
+            "invalid_input",
+        ),
+        (
+            "POST",
+            "/objects/a.txt/presign?content_type=text/plain&content_length=x",
+            400,
+            "invalid_input",
+        ),
+        (
+            "POST",
+            "/objects/a.txt/presign?content_type=text/plain&content_length=5368709121",
+            413,
+            "too_large",
+        ),
     ];
     for (method, path, status, code) in cases {
         let response = h
-            .worker
-            .request(method, path, Bytes::from_static(b"x"))
+            .write(method, path, b"x")
             .await
             .map_err(|e| anyhow::anyhow!("{method} {path}: {e:#}"))?;
         assert_json_error(&response, *status, code);
@@ -251,6 +326,7 @@ async fn a_fifty_mebibyte_upload_streams_through(h: &Harness) -> anyhow::Result<
     let len = 50 * 1024 * 1024;
     let request = http::Request::put("http://localhost/objects/big/fifty.bin")
         .header("content-length", len)
+        .header("authorization", common::WRITE_AUTHORIZATION)
         .body(PatternBody::new(len))?;
     let response = h.worker.send(request).await?;
     assert_eq!(response.status, 201, "{}", response.text());
@@ -261,10 +337,7 @@ async fn a_fifty_mebibyte_upload_streams_through(h: &Harness) -> anyhow::Result<
 
 async fn missing_uploader_config_is_a_500_naming_the_key(h: &Harness) -> anyhow::Result<()> {
     h.remove_config("s3-bucket");
-    let response = h
-        .worker
-        .request("PUT", "/objects/x.txt", Bytes::from_static(b"x"))
-        .await?;
+    let response = h.write("PUT", "/objects/x.txt", b"x").await?;
     assert_json_error(&response, 500, "internal");
     assert!(response.text().contains("s3-bucket"), "{}", response.text());
     assert_eq!(h.worker.get("/").await?.status, 200, "the rest still works");
@@ -273,10 +346,7 @@ async fn missing_uploader_config_is_a_500_naming_the_key(h: &Harness) -> anyhow:
 
 async fn a_missing_secret_is_a_500_naming_the_key(h: &Harness) -> anyhow::Result<()> {
     h.remove_config("s3-secret-access-key");
-    let response = h
-        .worker
-        .request("PUT", "/objects/x.txt", Bytes::from_static(b"x"))
-        .await?;
+    let response = h.write("PUT", "/objects/x.txt", b"x").await?;
     assert_json_error(&response, 500, "internal");
     assert!(
         response.text().contains("s3-secret-access-key"),
@@ -299,10 +369,7 @@ async fn a_failing_kv_store_is_a_503(h: &Harness) -> anyhow::Result<()> {
 async fn a_wrong_secret_is_a_502_that_never_shows_a_secret(h: &Harness) -> anyhow::Result<()> {
     let wrong = "definitely-wrong-secret";
     h.set_config("s3-secret-access-key", wrong);
-    let response = h
-        .worker
-        .request("PUT", "/objects/x.txt", Bytes::from_static(b"x"))
-        .await?;
+    let response = h.write("PUT", "/objects/x.txt", b"x").await?;
     assert_json_error(&response, 502, "upstream");
     let text = response.text();
     assert!(!text.contains(wrong) && !text.contains(SECRET), "{text}");
@@ -312,10 +379,7 @@ async fn a_wrong_secret_is_a_502_that_never_shows_a_secret(h: &Harness) -> anyho
 
 async fn over_the_limit_is_a_413_before_any_byte_goes_upstream(h: &Harness) -> anyhow::Result<()> {
     h.set_config("max-upload-bytes", "1024");
-    let response = h
-        .worker
-        .request("PUT", "/objects/big.bin", Bytes::from(vec![7u8; 1025]))
-        .await?;
+    let response = h.write("PUT", "/objects/big.bin", &[7u8; 1025]).await?;
     assert_json_error(&response, 413, "too_large");
     assert!(h.context().outbound().requests().is_empty());
     Ok(())
@@ -346,15 +410,160 @@ async fn the_upload_token_guards_uploads(h: &Harness) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn presigning_signs_without_showing_the_secret(h: &Harness) -> anyhow::Result<()> {
+/// Sends a request as a plain HTTP client would (no signing of its own)
+/// straight to the local store.
+async fn to_store(
+    h: &Harness,
+    url: &str,
+    headers: &serde_json::Value,
+    body: &'static [u8],
+) -> anyhow::Result<u16> {
+    use host_test::OutboundHandler as _;
+    let uri: http::Uri = url.parse()?;
+    let mut request = http::Request::put(&uri)
+        .header(
+            "host",
+            uri.authority().map(|a| a.as_str()).unwrap_or_default(),
+        )
+        .header("content-length", body.len());
+    for (name, value) in headers.as_object().into_iter().flatten() {
+        if !name.eq_ignore_ascii_case("content-length") {
+            request = request.header(name.as_str(), value.as_str().unwrap_or_default());
+        }
+    }
+    let request = request.body(
+        http_body_util::Full::new(Bytes::from_static(body))
+            .map_err(wasmtime_wasi_http::Error::from)
+            .boxed_unsync(),
+    )?;
+    let response =
+        h.s3.s3
+            .handle(request)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(response.status().as_u16())
+}
+
+async fn a_presigned_put_stores_only_what_it_was_signed_for(h: &Harness) -> anyhow::Result<()> {
     let response = h
-        .worker
-        .request("POST", "/objects/photos/cat.jpg/presign", Bytes::new())
+        .write(
+            "POST",
+            "/objects/photos/cat.txt/presign?content_type=text/plain%3B+charset%3Dutf-8&content_length=5",
+            b"",
+        )
         .await?;
     assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.header("cache-control"), Some("no-store"));
     let text = response.text();
-    assert!(text.contains("X-Amz-Signature="), "{text}");
     assert!(!text.contains(SECRET), "{text}");
+    let json = response.json()?;
+    let url = json["url"].as_str().unwrap_or_default().to_owned();
+    let headers = json["headers"].clone();
+    // `+` in the query is a space: the bound type is the browser's.
+    assert_eq!(
+        headers["content-type"], "text/plain; charset=utf-8",
+        "{json}"
+    );
+    // One byte over the signed length, or another type: the store refuses.
+    let status = to_store(h, &url, &headers, b"hello!").await?;
+    assert!((400..500).contains(&status), "one byte over: {status}");
+    let mut html = headers.clone();
+    html["content-type"] = serde_json::json!("text/html");
+    let status = to_store(h, &url, &html, b"hello").await?;
+    assert!((400..500).contains(&status), "another type: {status}");
+    assert_eq!(h.s3.object("photos/cat.txt"), None);
+    // Exactly what was signed: stored.
+    assert_eq!(to_store(h, &url, &headers, b"hello").await?, 200);
+    assert_eq!(
+        h.s3.object("photos/cat.txt").as_deref(),
+        Some(&b"hello"[..])
+    );
+    Ok(())
+}
+
+async fn writes_are_closed_without_a_token(flavor: Flavor) -> anyhow::Result<()> {
+    let h = Harness::without_token(flavor);
+    for (method, path) in [
+        ("PUT", "/objects/x.txt"),
+        (
+            "POST",
+            "/objects/x.txt/presign?content_type=text/plain&content_length=1",
+        ),
+        ("POST", "/counters/x"),
+    ] {
+        let response = h
+            .worker
+            .request(method, path, Bytes::from_static(b"x"))
+            .await?;
+        assert_json_error(&response, 403, "writes_not_configured");
+        assert!(
+            response.text().contains("upload-token"),
+            "{}",
+            response.text()
+        );
+    }
+    assert_eq!(h.s3.object("x.txt"), None);
+    assert!(
+        h.context().outbound().requests().is_empty(),
+        "nothing went upstream"
+    );
+    assert_eq!(h.worker.get("/").await?.text(), "Page views: 1");
+    // The named opt-in opens uploads, and only uploads.
+    h.set_config("allow-anonymous-uploads", "true");
+    let response = h
+        .worker
+        .request("PUT", "/objects/x.txt", Bytes::from_static(b"x"))
+        .await?;
+    assert_eq!(response.status, 201, "{}", response.text());
+    let response = h
+        .worker
+        .request("POST", "/counters/x", Bytes::new())
+        .await?;
+    assert_json_error(&response, 403, "writes_not_configured");
+    h.set_config("allow-anonymous-counter-writes", "true");
+    let response = h
+        .worker
+        .request("POST", "/counters/x", Bytes::new())
+        .await?;
+    assert_eq!(response.status, 200, "{}", response.text());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portable_writes_are_closed_without_a_token() -> anyhow::Result<()> {
+    writes_are_closed_without_a_token(Flavor::Portable).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fastedge_writes_are_closed_without_a_token() -> anyhow::Result<()> {
+    writes_are_closed_without_a_token(Flavor::FastEdge).await
+}
+
+async fn a_counter_at_its_maximum_never_breaks_page_views(h: &Harness) -> anyhow::Result<()> {
+    h.write("POST", "/counters/edge?by=1", b"").await?;
+    // Pin the stored value at the top, as a hand-edited or hostile store might.
+    match h.flavor {
+        Flavor::Portable => {
+            let kv = h.context().fake_kv().expect("a fake KV");
+            kv.seed("default", "page_views", u64::MAX.to_string().into_bytes())
+                .await?;
+        }
+        Flavor::FastEdge => {
+            let context = h.context();
+            context.fastedge().seed_cache(
+                context.pop(),
+                "default/page_views",
+                // cache-sync counts in i64, as Redis does.
+                i64::MAX.to_string(),
+            );
+        }
+    }
+    for _ in 0..2 {
+        let response = h.worker.get("/").await?;
+        assert_eq!(response.status, 200, "{}", response.text());
+    }
+    let response = h.write("POST", "/counters/page_views?by=1", b"").await?;
+    assert_json_error(&response, 409, "counter_at_maximum");
     Ok(())
 }
 
@@ -395,5 +604,6 @@ against_both_flavors!(
     a_wrong_secret_is_a_502_that_never_shows_a_secret,
     over_the_limit_is_a_413_before_any_byte_goes_upstream,
     the_upload_token_guards_uploads,
-    presigning_signs_without_showing_the_secret,
+    a_presigned_put_stores_only_what_it_was_signed_for,
+    a_counter_at_its_maximum_never_breaks_page_views,
 );

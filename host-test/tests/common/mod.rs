@@ -15,6 +15,11 @@ pub const S3_AUTHORITY: &str = "s3.test:9000";
 pub const ACCESS_KEY_ID: &str = "AKIDEDGEPLUGTEST";
 /// The secret the local store accepts; no response or error may contain it.
 pub const SECRET: &str = "edgeplug-test-secret-Zq9xV7";
+/// The write token (`upload-token`) the tests' workers are configured
+/// with; no response or log line may contain it.
+pub const WRITE_TOKEN: &str = "edgeplug-write-token-Hk4wQ2";
+/// `Authorization` with [`WRITE_TOKEN`].
+pub const WRITE_AUTHORIZATION: &str = "Bearer edgeplug-write-token-Hk4wQ2";
 
 /// Loads a built component by name.
 pub fn component(name: &str) -> Component {
