@@ -42,14 +42,21 @@ pub struct ImportedCounter;
 
 impl Counter for ImportedCounter {
     fn increment(&mut self, name: &str, delta: u64) -> Result<u64, String> {
-        counter::increment(name, delta).map_err(|error| match error {
-            CounterError::InvalidInput(m)
-            | CounterError::Unauthorized(m)
-            | CounterError::Unavailable(m)
-            | CounterError::Internal(m) => m,
-            CounterError::TooLarge(limit) => format!("over the limit of {limit}"),
-            CounterError::Upstream(up) => format!("upstream answered {}", up.status),
-        })
+        match counter::increment(name, delta) {
+            Ok(count) => Ok(count),
+            // The counter's `too-large(value)`: the window's counter is at
+            // the store's maximum. The count is then at least `value`, far
+            // over any limit, so the client is refused (429), never let
+            // through as a failing counter would be when failing open.
+            Err(CounterError::TooLarge(value)) => Ok(value),
+            Err(
+                CounterError::InvalidInput(m)
+                | CounterError::Unauthorized(m)
+                | CounterError::Unavailable(m)
+                | CounterError::Internal(m),
+            ) => Err(m),
+            Err(CounterError::Upstream(up)) => Err(format!("upstream answered {}", up.status)),
+        }
     }
 }
 

@@ -81,7 +81,8 @@ async fn other_clients_keep_their_own_budget() -> Result<()> {
 
 #[tokio::test]
 async fn requests_reach_the_worker_whole() -> Result<()> {
-    let (worker, _context) = limited_worker(10)?;
+    let (worker, context) = limited_worker(10)?;
+    context.set_config("allow-anonymous-counter-writes", "true");
     let response = Request::post("/counters/likes?by=5")
         .header(CLIENT, "203.0.113.7")
         .send(&worker)
@@ -130,5 +131,49 @@ async fn bad_config_is_a_500_naming_the_key() -> Result<()> {
     assert_eq!(response.status, 500);
     let message = response.json()?["error"]["message"].to_string();
     assert!(message.contains("rate-limit-requests"), "{message}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_public_counter_route_cannot_touch_the_limiters_counters() -> Result<()> {
+    let (worker, context) = limited_worker(10)?;
+    // Even with counter writes open to anyone ...
+    context.set_config("allow-anonymous-counter-writes", "true");
+    for _ in 0..2 {
+        assert_eq!(page_view(&worker, "203.0.113.7").await?.status, 200);
+    }
+    let kv = context.fake_kv().context("the default fake KV")?;
+    let victims_key = kv
+        .calls()
+        .into_iter()
+        .filter_map(|c| c.key)
+        .find(|key| key.starts_with("rl:"))
+        .context("the limiter's counter")?;
+    let encoded = victims_key.replace(':', "%3A");
+    // ... an attacker can neither lock the victim out nor read their count,
+    // however the name is spelled.
+    for path in [
+        format!("/counters/{victims_key}?by=100"),
+        format!("/counters/{encoded}?by=100"),
+    ] {
+        let write = Request::post(&path)
+            .header(CLIENT, "198.51.100.66")
+            .send(&worker)
+            .await?;
+        assert_eq!(write.status, 400, "{path}: {}", write.text());
+        let read_path = path.split('?').next().unwrap_or_default().to_owned();
+        let read = Request::get(&read_path)
+            .header(CLIENT, "198.51.100.66")
+            .send(&worker)
+            .await?;
+        assert_eq!(read.status, 400, "{read_path}: {}", read.text());
+        assert!(!read.text().contains("\"value\""), "{}", read.text());
+    }
+    assert_eq!(
+        kv.value("default", &victims_key).await?.as_deref(),
+        Some(&b"2"[..])
+    );
+    // The victim's budget is untouched.
+    assert_eq!(page_view(&worker, "203.0.113.7").await?.status, 200);
     Ok(())
 }

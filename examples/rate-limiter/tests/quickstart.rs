@@ -52,6 +52,8 @@ async fn uploads_go_to_a_fake_s3_that_records_them() -> Result<()> {
         ("s3-bucket", "uploads"),
         ("s3-access-key-id", "AKIDEXAMPLE"),
         ("s3-secret-access-key", "not-a-real-secret"),
+        // Uploads are closed unless a token or this opt-in is configured.
+        ("allow-anonymous-uploads", "true"),
     ] {
         context.set_config(key, value);
     }

@@ -87,6 +87,7 @@ async fn an_overlong_client_id_is_refused_without_counting() -> Result<()> {
 #[tokio::test]
 async fn with_the_counter_down_bodies_still_pass_unless_failing_closed() -> Result<()> {
     let (worker, context) = limiter_over_entry(10)?;
+    context.set_config("allow-anonymous-uploads", "true");
     context
         .fake_counter()
         .fail_with(Some(WitError::Unavailable("kv down".into())));
@@ -114,5 +115,26 @@ async fn with_the_counter_down_bodies_still_pass_unless_failing_closed() -> Resu
     let message = refused.json()?["error"]["message"].to_string();
     assert!(message.contains("kv down"), "{message}");
     assert_eq!(context.fake_uploader().keys(), ["notes.txt"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_window_counter_at_its_maximum_refuses_the_client_even_failing_open() -> Result<()> {
+    let (worker, context) = limiter_over_entry(10)?;
+    // What the counter component answers once the store cannot add more.
+    context
+        .fake_counter()
+        .fail_with(Some(WitError::TooLarge(9_223_372_036_854_775_807)));
+    let response = Request::get("/")
+        .header("x-client-ip", "203.0.113.7")
+        .send(&worker)
+        .await?;
+    assert_eq!(response.status, 429, "{}", response.text());
+    assert_eq!(response.json()?["error"]["code"], "rate_limited");
+    // Only the limiter's increment: the request never reached the entry.
+    assert_eq!(
+        context.fake_counter().calls(),
+        [increment(&format!("rl:{}:203.0.113.7", window_now()?))]
+    );
     Ok(())
 }
