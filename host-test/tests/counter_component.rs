@@ -140,3 +140,27 @@ async fn a_value_that_is_not_a_number_is_an_internal_error() -> anyhow::Result<(
     ));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_counter_at_the_stores_maximum_is_too_large_carrying_its_value() -> anyhow::Result<()> {
+    let (counter, context) = counter();
+    let kv = context.fake_kv().expect("a fake KV");
+    // The fake KV counts in u64, like most wasi:keyvalue hosts.
+    kv.backend()
+        .set("default", "pinned", u64::MAX.to_string().into_bytes())
+        .await?;
+    assert_eq!(
+        counter.increment("pinned", 1).await?,
+        Err(WitError::TooLarge(u64::MAX))
+    );
+    // The value is unchanged and still reads back.
+    assert_eq!(counter.get("pinned").await?, Ok(u64::MAX));
+
+    // A store failing for another reason, below the maximum, stays a store error.
+    kv.fail_next(KvOp::Increment, KvError::Other("backend down".into()), 1);
+    assert!(matches!(
+        counter.increment("pinned_not", 1).await?,
+        Err(WitError::Unavailable(_))
+    ));
+    Ok(())
+}
