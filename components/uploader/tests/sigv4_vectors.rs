@@ -18,7 +18,9 @@
 //! `botocore.auth.get_current_datetime` patched) with payload signing on,
 //! and prints the block between `BEGIN GENERATED` and `END GENERATED`
 //! below; `make_vectors.py --check` says whether this file still holds
-//! exactly what botocore signs. Python is not needed to run this test.
+//! exactly what botocore signs, and `--write` rewrites that block after a
+//! deliberate change of what production sends (change the inputs in the
+//! script first). Python is not needed to run this test.
 //!
 //! Each test asserts the URL as sent, and every header production sends
 //! (so the signed-header list, `x-amz-content-sha256`,
@@ -494,7 +496,8 @@ mod botocore {
         method: "HEAD",
         url: "https://edgeplug-vectors.s3.eu-west-1.amazonaws.com/tenants/a/photos/%C3%BC%20b%2Bc%25.jpg",
         headers: &[
-            ("authorization", "AWS4-HMAC-SHA256 Credential=AKIDVECTORS0EXAMPLE/20260314/eu-west-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token, Signature=58cff598b200f8e679f8f23209354f9ea1cb0ef473e2619373f20dc67561a60f"),
+            ("authorization", "AWS4-HMAC-SHA256 Credential=AKIDVECTORS0EXAMPLE/20260314/eu-west-1/s3/aws4_request, SignedHeaders=content-length;host;x-amz-content-sha256;x-amz-date;x-amz-security-token, Signature=f5037cf069de2271a981b4ee6c806c97bcdcd632f7dcee94bbd6bef2eb723708"),
+            ("content-length", "0"),
             ("x-amz-content-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
             ("x-amz-date", "20260314T150926Z"),
             ("x-amz-security-token", TOKEN),

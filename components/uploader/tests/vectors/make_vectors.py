@@ -5,11 +5,13 @@ by botocore (an implementation independent of the crate's `aws-sigv4`).
     pip install botocore==1.43.11
     python3 components/uploader/tests/vectors/make_vectors.py          # print
     python3 components/uploader/tests/vectors/make_vectors.py --check  # compare
+    python3 components/uploader/tests/vectors/make_vectors.py --write  # update
     python3 components/uploader/tests/vectors/make_vectors.py --canonical  # debug
 
 It prints the Rust block that `components/uploader/tests/sigv4_vectors.rs`
 holds between its `BEGIN GENERATED` and `END GENERATED` lines; `--check`
-fails when that block differs from what this botocore signs now.
+fails when that block differs from what this botocore signs now, and
+`--write` replaces it.
 `--canonical` also prints each canonical request to stderr.
 
 Every input below is written out here, independently of the Rust code,
@@ -196,7 +198,7 @@ VECTORS = [
     (
         "HEAD_OBJECT_VIRTUAL_TOKEN",
         "virtual", True, False, "HEAD", KEY_1, None,
-        [],
+        [("content-length", "0")],
         b"",
     ),
 ]
@@ -273,13 +275,17 @@ def generate(canonical_out=None):
 def main():
     canonical_out = sys.stderr if "--canonical" in sys.argv else None
     block = generate(canonical_out)
-    if "--check" not in sys.argv:
+    if "--check" not in sys.argv and "--write" not in sys.argv:
         sys.stdout.write(block)
         return 0
     test = Path(__file__).resolve().parent.parent / "sigv4_vectors.rs"
     text = test.read_text()
     start = text.index("// BEGIN GENERATED")
     end = text.index("// END GENERATED\n") + len("// END GENERATED\n")
+    if "--write" in sys.argv:
+        test.write_text(text[:start] + block + text[end:])
+        print(f"{test}: vectors written")
+        return 0
     if text[start:end] != block:
         print(f"{test}: the generated block differs from botocore's vectors", file=sys.stderr)
         return 1
