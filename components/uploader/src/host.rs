@@ -131,17 +131,15 @@ pub(crate) fn transport_is_retryable(code: &ErrorCode) -> bool {
 /// internal messages) stay out of the error, in the log only.
 fn code_name(code: &ErrorCode) -> String {
     let debug = format!("{code:?}");
-    let name = debug
-        .split(|c: char| !c.is_ascii_alphanumeric())
+    let name = debug.strip_prefix("ErrorCode::").unwrap_or(&debug);
+    name.split(|c: char| !c.is_ascii_alphanumeric())
         .next()
-        .unwrap_or_default();
-    name.to_owned()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn fault(what: &str, code: &ErrorCode) -> Fault {
-    if code_name(code) != format!("{code:?}") {
-        eprintln!("edgeplug uploader: {what}: {code:?}");
-    }
+    eprintln!("edgeplug uploader: {what}: {code:?}");
     Fault {
         retryable: transport_is_retryable(code),
         message: format!("{what}: {}", code_name(code)),
@@ -433,6 +431,24 @@ impl Source for WasiBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_codes_are_named_without_their_details() {
+        assert_eq!(
+            code_name(&ErrorCode::ConnectionTerminated),
+            "ConnectionTerminated"
+        );
+        assert_eq!(
+            code_name(&ErrorCode::InternalError(Some("10.0.0.7 said no".into()))),
+            "InternalError"
+        );
+        let message = fault(
+            "sending",
+            &ErrorCode::InternalError(Some("acct-1234".into())),
+        )
+        .message;
+        assert_eq!(message, "sending: InternalError");
+    }
 
     #[test]
     fn connection_trouble_is_retried_but_not_refusals() {

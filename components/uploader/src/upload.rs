@@ -287,12 +287,7 @@ impl<S: Store> Uploader<'_, S> {
         if !(failed.after_unknown_outcome && may_be_own_success(&failed.error)) {
             return Err(failed.error);
         }
-        let head = self.send(
-            Retry::Yes,
-            |r, time| r.head_object(time),
-            &[],
-            Ok,
-        );
+        let head = self.send(Retry::Yes, |r, time| r.head_object(time), &[], Ok);
         let Ok(head) = head else {
             return Err(failed.error);
         };
