@@ -211,6 +211,21 @@ fn put_object_refusing_overwrite_signs_if_none_match_virtual_style_with_session_
 }
 
 #[test]
+fn put_object_content_type_with_inner_spaces_signs_them_collapsed() {
+    let config = config(Flavor::Path, false, false);
+    let body = b"hello world";
+    let request = sign(&config, KEY_2, |r| {
+        r.put_object(
+            Some("text/plain;   charset=utf-8"),
+            body.len() as u64,
+            &checksum::sha256(body),
+            time(),
+        )
+    });
+    assert_matches(&request, &botocore::PUT_OBJECT_PATH_SPACED_CONTENT_TYPE);
+}
+
+#[test]
 fn create_multipart_path_style() {
     let config = config(Flavor::Path, false, false);
     let request = sign(&config, KEY_1, |r| {
@@ -389,6 +404,19 @@ mod botocore {
             ("x-amz-content-sha256", "dfc72ca17f6299c623631b67f405746190fb3a3ec8240f27663a6aaf5a9d0a8f"),
             ("x-amz-date", "20260314T150926Z"),
             ("x-amz-security-token", TOKEN),
+        ],
+    };
+
+    pub(super) const PUT_OBJECT_PATH_SPACED_CONTENT_TYPE: Expected = Expected {
+        method: "PUT",
+        url: "http://127.0.0.1:9000/edgeplug-vectors/a%20b/%E6%97%A5%E6%9C%AC%E8%AA%9E%2Bx~y%20%281%29.txt",
+        headers: &[
+            ("authorization", "AWS4-HMAC-SHA256 Credential=AKIDVECTORS0EXAMPLE/20260314/us-east-1/s3/aws4_request, SignedHeaders=content-length;content-type;host;x-amz-checksum-sha256;x-amz-content-sha256;x-amz-date, Signature=3a5c22c293a4101ad55a4d91a7565a9771cf54c5e8b277a97ad8bf30c3e4817e"),
+            ("content-length", "11"),
+            ("content-type", "text/plain;   charset=utf-8"),
+            ("x-amz-checksum-sha256", "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek="),
+            ("x-amz-content-sha256", "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"),
+            ("x-amz-date", "20260314T150926Z"),
         ],
     };
 

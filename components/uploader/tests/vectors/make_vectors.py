@@ -142,6 +142,14 @@ VECTORS = [
         b"edgeplug\n",
     ),
     (
+        # Sent as given; SigV4 signs it with the inner spaces collapsed.
+        "PUT_OBJECT_PATH_SPACED_CONTENT_TYPE",
+        "path", False, False, "PUT", KEY_2, None,
+        [("content-length", "11"), ("content-type", "text/plain;   charset=utf-8"),
+         ("x-amz-checksum-sha256", checksum(b"hello world"))],
+        b"hello world",
+    ),
+    (
         "CREATE_MULTIPART_PATH",
         "path", False, False, "POST", KEY_1, "uploads",
         [("content-length", "0"), ("content-type", "video/mp4"),
