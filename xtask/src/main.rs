@@ -106,7 +106,10 @@ fn main() -> anyhow::Result<()> {
             let mut serve = workspace::host_binary(&root, "edgeplug-host");
             // Through the environment: a command-line argument would show in `ps`.
             serve.env(token::ENV_VAR, token);
-            println!("{}", token::usage_line(&token_path));
+            println!(
+                "{}",
+                token::usage_line(&token_path, token::listen_address(&args))
+            );
             serve
                 .arg("serve")
                 .arg("--component")

@@ -33,14 +33,31 @@ pub fn ensure(root: &Path) -> anyhow::Result<(PathBuf, String)> {
     Ok((path, token))
 }
 
-/// The one line telling the user where the token is and how to send it.
-pub fn usage_line(path: &Path) -> String {
+/// The one line telling the user where the token is and how to send it to
+/// the worker at `listen` (`host:port`).
+pub fn usage_line(path: &Path, listen: &str) -> String {
     format!(
         "xtask: writes need the upload token kept in {} (readable by you only); from the \
          workspace root: curl -H \"Authorization: Bearer $(cat {RELATIVE_PATH})\" -T file \
-         http://127.0.0.1:8080/objects/file",
+         http://{listen}/objects/file",
         path.display()
     )
+}
+
+/// Where `edgeplug-host serve` will listen: the `--listen` among `args`
+/// (`--listen ADDR` or `--listen=ADDR`), else its default.
+pub fn listen_address(args: &[String]) -> &str {
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--listen" {
+            if let Some(value) = args.next() {
+                return value;
+            }
+        } else if let Some(value) = arg.strip_prefix("--listen=") {
+            return value;
+        }
+    }
+    "127.0.0.1:8080"
 }
 
 /// The token in `path`, trimmed; `None` when the file is missing or blank.
@@ -192,7 +209,7 @@ mod tests {
     fn the_usage_line_says_where_and_how_but_not_the_token() {
         let root = TempRoot::new();
         let (path, token) = ensure(root.path()).unwrap();
-        let line = usage_line(&path);
+        let line = usage_line(&path, "127.0.0.1:8080");
         assert!(!line.contains(&token));
         assert!(line.contains(&path.display().to_string()));
         assert!(line.contains(
@@ -200,5 +217,25 @@ mod tests {
              http://127.0.0.1:8080/objects/file"
         ));
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn the_usage_line_follows_the_listen_flag() {
+        let args = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+        assert_eq!(listen_address(&args(&[])), "127.0.0.1:8080");
+        assert_eq!(
+            listen_address(&args(&["--kv", "memory", "--listen", "0.0.0.0:9999"])),
+            "0.0.0.0:9999"
+        );
+        assert_eq!(
+            listen_address(&args(&["--listen=127.0.0.1:1"])),
+            "127.0.0.1:1"
+        );
+        assert_eq!(listen_address(&args(&["--listen"])), "127.0.0.1:8080");
+        let line = usage_line(Path::new("/x"), "0.0.0.0:9999");
+        assert!(
+            line.ends_with("-T file http://0.0.0.0:9999/objects/file"),
+            "{line}"
+        );
     }
 }
