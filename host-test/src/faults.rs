@@ -38,6 +38,10 @@ pub enum Fault {
         /// The offset of the byte.
         at: u64,
     },
+    /// Pass the request on and let the store do it, then drop the
+    /// connection before its answer arrives: the client cannot tell whether
+    /// the request took effect.
+    LoseResponse,
 }
 
 impl Fault {
@@ -246,6 +250,12 @@ impl OutboundHandler for FaultyS3 {
                         _ => break,
                     }
                 }
+                Err(HttpError::ConnectionTerminated)
+            }
+            Some(Fault::LoseResponse) => {
+                // The whole answer is read, so the store has finished.
+                let response = self.inner.handle(request).await?;
+                let _ = response.into_body().collect().await;
                 Err(HttpError::ConnectionTerminated)
             }
             Some(Fault::CorruptByte { at }) => {

@@ -2,11 +2,19 @@
 
 mod common;
 
+use bytes::Bytes;
 use common::{ACCESS_KEY_ID, S3Fixture, SECRET};
 use host_test::bindings::WitError;
-use host_test::bodies::{PatternStream, pattern_sha256, sha256_hex};
+use host_test::bodies::{PatternBody, pattern_sha256, sha256_hex};
 use host_test::{HostContext, UploadOptions, UploaderClient};
-use wasmtime_wasi::p2::pipe::MemoryInputPipe;
+use http_body_util::{BodyExt as _, Full};
+
+/// A whole request body held in memory.
+fn whole(
+    bytes: impl Into<Bytes>,
+) -> impl http_body::Body<Data = Bytes, Error = wasmtime_wasi_http::Error> + Send + 'static {
+    Full::new(bytes.into()).map_err(|never| match never {})
+}
 
 fn uploader() -> (UploaderClient, HostContext, S3Fixture) {
     let (context, s3) = common::context_with_s3();
@@ -38,7 +46,7 @@ async fn a_signed_put_lands_byte_identical() -> anyhow::Result<()> {
     let info = uploader
         .put(
             "docs/hello.txt",
-            MemoryInputPipe::new(body.clone()),
+            whole(body.clone()),
             sized(body.len() as u64),
         )
         .await?
@@ -68,7 +76,7 @@ async fn fifty_mebibytes_stream_through() -> anyhow::Result<()> {
     let (uploader, _context, s3) = uploader();
     let len = 50 * 1024 * 1024;
     let info = uploader
-        .put("big/fifty.bin", PatternStream::new(len), sized(len))
+        .put("big/fifty.bin", PatternBody::new(len), sized(len))
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert_eq!(info.size, len);
@@ -83,9 +91,7 @@ async fn a_wrong_secret_is_a_clean_upstream_error() -> anyhow::Result<()> {
     let (uploader, context, s3) = uploader();
     let wrong = "not-the-secret-at-all";
     context.set_config("s3-secret-access-key", wrong);
-    let result = uploader
-        .put("k.txt", MemoryInputPipe::new(&b"abc"[..]), sized(3))
-        .await?;
+    let result = uploader.put("k.txt", whole(&b"abc"[..]), sized(3)).await?;
     match result {
         Err(WitError::Upstream(e)) => {
             assert_eq!(e.status, 403);
@@ -114,10 +120,7 @@ async fn missing_config_is_an_internal_error_naming_the_key() -> anyhow::Result<
         let (fresh, _) = common::context_with_s3();
         fresh.remove_config(key);
         let client = UploaderClient::new(&common::component("uploader"), fresh.clone())?;
-        match client
-            .put("k", MemoryInputPipe::new(&b"x"[..]), sized(1))
-            .await?
-        {
+        match client.put("k", whole(&b"x"[..]), sized(1)).await? {
             Err(WitError::Internal(message)) => {
                 assert!(message.contains(key), "{message}");
                 assert!(!message.contains(SECRET), "{message}");
@@ -138,10 +141,7 @@ async fn an_unreachable_store_is_unavailable() -> anyhow::Result<()> {
     let (uploader, context, _s3) = uploader();
     // No route and no network: the host answers as a refused connection would.
     context.set_config("s3-endpoint", "http://nowhere.test:9000");
-    match uploader
-        .put("k", MemoryInputPipe::new(&b"x"[..]), sized(1))
-        .await?
-    {
+    match uploader.put("k", whole(&b"x"[..]), sized(1)).await? {
         Err(WitError::Unavailable(message)) => assert!(!message.is_empty()),
         other => panic!("expected unavailable, got {other:?}"),
     }
@@ -162,10 +162,7 @@ async fn bad_keys_are_refused_before_any_request() -> anyhow::Result<()> {
         "del\u{7f}",
         long.as_str(),
     ] {
-        match uploader
-            .put(key, MemoryInputPipe::new(&b"x"[..]), sized(1))
-            .await?
-        {
+        match uploader.put(key, whole(&b"x"[..]), sized(1)).await? {
             Err(WitError::InvalidInput(_)) => {}
             other => panic!("{key:?}: expected invalid-input, got {other:?}"),
         }
@@ -178,11 +175,7 @@ async fn bad_keys_are_refused_before_any_request() -> anyhow::Result<()> {
 async fn a_body_shorter_than_announced_is_refused() -> anyhow::Result<()> {
     let (uploader, _context, s3) = uploader();
     let result = uploader
-        .put(
-            "short.bin",
-            MemoryInputPipe::new(&b"0123456789"[..]),
-            sized(20),
-        )
+        .put("short.bin", whole(&b"0123456789"[..]), sized(20))
         .await?;
     assert!(
         result.is_err(),
@@ -202,10 +195,13 @@ async fn presigned_urls_carry_no_secret_and_bind_the_key() -> anyhow::Result<()>
     assert_eq!(presigned.method, "PUT");
     assert_eq!(
         presigned.headers,
-        [(
-            "content-type".to_owned(),
-            "application/octet-stream".to_owned()
-        )]
+        [
+            (
+                "content-type".to_owned(),
+                "application/octet-stream".to_owned()
+            ),
+            ("content-length".to_owned(), "10".to_owned())
+        ]
     );
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
@@ -235,7 +231,7 @@ async fn chunked_body_goes_multipart() -> anyhow::Result<()> {
     let (uploader, context, s3) = uploader();
     let len = 20 * MIB + 12345;
     let info = uploader
-        .put("mp/chunked.bin", PatternStream::new(len), chunked(None))
+        .put("mp/chunked.bin", PatternBody::new(len), chunked(None))
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert_eq!(info.size, len);
@@ -261,7 +257,7 @@ async fn known_large_body_goes_multipart() -> anyhow::Result<()> {
     let (uploader, context, s3) = uploader();
     let len = 17 * MIB;
     let info = uploader
-        .put("mp/known.bin", PatternStream::new(len), sized(len))
+        .put("mp/known.bin", PatternBody::new(len), sized(len))
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     eprintln!("{info:?}");
@@ -278,7 +274,7 @@ async fn known_large_body_goes_multipart() -> anyhow::Result<()> {
 async fn small_put_has_checksum() -> anyhow::Result<()> {
     let (uploader, _context, _s3) = uploader();
     let info = uploader
-        .put("c.txt", MemoryInputPipe::new(&b"hello"[..]), sized(5))
+        .put("c.txt", whole(&b"hello"[..]), sized(5))
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert_eq!(
@@ -292,7 +288,7 @@ async fn small_put_has_checksum() -> anyhow::Result<()> {
 async fn empty_chunked_is_a_put() -> anyhow::Result<()> {
     let (uploader, context, s3) = uploader();
     let info = uploader
-        .put("empty", MemoryInputPipe::new(&b""[..]), chunked(None))
+        .put("empty", whole(&b""[..]), chunked(None))
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert_eq!(info.size, 0);
@@ -305,7 +301,7 @@ async fn empty_chunked_is_a_put() -> anyhow::Result<()> {
 async fn small_chunked() -> anyhow::Result<()> {
     let (uploader, _context, s3) = uploader();
     uploader
-        .put("small", MemoryInputPipe::new(&b"abc"[..]), chunked(None))
+        .put("small", whole(&b"abc"[..]), chunked(None))
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert_eq!(s3.object("small"), Some(b"abc".to_vec()));
@@ -318,7 +314,7 @@ async fn max_length_mid_stream_aborts() -> anyhow::Result<()> {
     let result = uploader
         .put(
             "mp/big.bin",
-            PatternStream::new(30 * MIB),
+            PatternBody::new(30 * MIB),
             chunked(Some(12 * MIB)),
         )
         .await?;
@@ -343,7 +339,7 @@ async fn key_prefix() -> anyhow::Result<()> {
     let (uploader, context, s3) = uploader();
     context.set_config("s3-key-prefix", "tenant-a/");
     let info = uploader
-        .put("x.txt", MemoryInputPipe::new(&b"hi"[..]), sized(2))
+        .put("x.txt", whole(&b"hi"[..]), sized(2))
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert_eq!(info.key, "tenant-a/x.txt");
@@ -373,7 +369,7 @@ async fn retries_heal_transient_faults() -> anyhow::Result<()> {
     faulty.inject(Matcher::Complete, Fault::internal_error(), 1);
     let len = 20 * MIB;
     let info = uploader
-        .put("heal.bin", PatternStream::new(len), chunked(None))
+        .put("heal.bin", PatternBody::new(len), chunked(None))
         .await?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert_eq!(faulty.fired().len(), 5);
@@ -391,11 +387,7 @@ async fn single_put_corruption_is_retried() -> anyhow::Result<()> {
     let (uploader, _context, s3, faulty) = faulty();
     faulty.inject(Matcher::SinglePut, Fault::CorruptByte { at: 3 }, 1);
     let info = uploader
-        .put(
-            "c.bin",
-            MemoryInputPipe::new(&b"hello world"[..]),
-            sized(11),
-        )
+        .put("c.bin", whole(&b"hello world"[..]), sized(11))
         .await?;
     assert!(info.is_ok(), "{info:?}");
     assert_eq!(faulty.fired().len(), 1);
@@ -409,7 +401,7 @@ async fn persistent_failure_aborts() -> anyhow::Result<()> {
     context.set_config("s3-retry-base-ms", "1");
     faulty.always(Matcher::Part(2), Fault::internal_error());
     let result = uploader
-        .put("fail.bin", PatternStream::new(20 * MIB), sized(20 * MIB))
+        .put("fail.bin", PatternBody::new(20 * MIB), sized(20 * MIB))
         .await?;
     eprintln!("{result:?}");
     assert!(matches!(result, Err(WitError::Upstream(ref e)) if e.status == 500));
@@ -429,9 +421,7 @@ async fn persistent_failure_aborts() -> anyhow::Result<()> {
 async fn unreachable_is_retried_then_unavailable() -> anyhow::Result<()> {
     let (uploader, context, _s3) = uploader();
     context.set_config("s3-endpoint", "http://nowhere.test:9000");
-    let result = uploader
-        .put("k", MemoryInputPipe::new(&b"x"[..]), sized(1))
-        .await?;
+    let result = uploader.put("k", whole(&b"x"[..]), sized(1)).await?;
     assert_eq!(
         context.outbound().requests().len(),
         1,

@@ -1,0 +1,353 @@
+//! Presigned uploads are bounded by the store itself: the uploader
+//! component presigns, and a plain HTTP client (raw HTTP/1.1 over TCP, no
+//! signing of its own) sends to the signature-verifying local S3 over the
+//! network, as a browser would.
+//!
+//! A presigned `PUT` signs `content-length` and `content-type`, so the store
+//! refuses another length or type; a presigned POST policy bounds the
+//! file's length, its key and its content type.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{BUCKET, S3Fixture, SECRET};
+use host_test::bindings::WitError;
+use host_test::bindings::uploader::exports::edgeplug::worker::uploader::{
+    PostPolicyOptions, PresignedPost,
+};
+use host_test::{UploadOptions, UploaderClient};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// How long a request to the local store may take before the test gives
+/// up; a give-up bound, not a timing assertion.
+const GIVE_UP: Duration = Duration::from_secs(60);
+
+/// The uploader component, configured for a local S3 served over TCP on a
+/// loopback port; returns the store's address too.
+async fn uploader() -> anyhow::Result<(UploaderClient, S3Fixture, SocketAddr)> {
+    let (context, s3) = common::context_with_s3();
+    let addr = s3.s3.spawn_server("127.0.0.1:0".parse()?).await?;
+    // The URLs it presigns name the served store, so a plain client can
+    // use them as they are.
+    context.set_config("s3-endpoint", format!("http://{addr}"));
+    let client = UploaderClient::new(&common::component("uploader"), context)?;
+    Ok((client, s3, addr))
+}
+
+/// What the store answered: status and the whole raw response.
+struct Answer {
+    status: u16,
+    text: String,
+}
+
+/// Sends `head` then `body` over a fresh connection to `addr` and reads the
+/// answer to its end (the request says `Connection: close`).
+async fn raw_http(addr: SocketAddr, head: String, body: &[u8]) -> anyhow::Result<Answer> {
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.write_all(head.as_bytes()).await?;
+        // The store may answer (and close) before reading a body it refuses:
+        // its answer is what counts, not whether every byte went out.
+        let _ = stream.write_all(body).await;
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response).await;
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("no HTTP status in {text:?}"))?;
+        anyhow::Ok(Answer { status, text })
+    };
+    tokio::time::timeout(GIVE_UP, exchange).await?
+}
+
+/// `(authority, path?query)` of an `http://` URL.
+fn split_url(url: &str) -> anyhow::Result<(String, String)> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("not an http URL: {url}"))?;
+    let slash = rest.find('/').unwrap_or(rest.len());
+    let path = if slash == rest.len() {
+        "/".to_owned()
+    } else {
+        rest[slash..].to_owned()
+    };
+    Ok((rest[..slash].to_owned(), path))
+}
+
+/// A plain `PUT` of `body` to a presigned `url`, with `content_type`.
+async fn plain_put(
+    addr: SocketAddr,
+    url: &str,
+    content_type: &str,
+    body: &[u8],
+) -> anyhow::Result<Answer> {
+    let (authority, path) = split_url(url)?;
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    raw_http(addr, head, body).await
+}
+
+/// A plain `multipart/form-data` POST of `fields` (in order) and then the
+/// file, as a browser's form sends it.
+async fn plain_form_post(
+    addr: SocketAddr,
+    post: &PresignedPost,
+    fields: &[(String, String)],
+    file: &[u8],
+) -> anyhow::Result<Answer> {
+    let (authority, path) = split_url(&post.url)?;
+    let boundary = "----edgeplug-form-boundary-7d3f";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    raw_http(addr, head, &body).await
+}
+
+fn put_options(content_type: &str, length: u64) -> UploadOptions {
+    UploadOptions {
+        content_type: Some(content_type.into()),
+        content_length: Some(length),
+        max_length: None,
+    }
+}
+
+fn post_options(key: &str, key_is_prefix: bool, min: u64, max: u64) -> PostPolicyOptions {
+    PostPolicyOptions {
+        key: key.into(),
+        key_is_prefix,
+        content_type: "text/plain".into(),
+        min_length: min,
+        max_length: max,
+    }
+}
+
+fn with_field(fields: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let v = if k == name { value } else { v.as_str() };
+            (k.clone(), v.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_presigned_put_refuses_a_body_one_byte_over_its_signed_length() -> anyhow::Result<()> {
+    let (uploader, s3, addr) = uploader().await?;
+    let presigned = uploader
+        .presign_put("docs/bounded.txt", 300, put_options("text/plain", 10))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert!(!presigned.url.contains(SECRET));
+    let answer = plain_put(addr, &presigned.url, "text/plain", b"0123456789X").await?;
+    assert_eq!(answer.status, 403, "{}", answer.text);
+    assert_eq!(s3.object("docs/bounded.txt"), None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_presigned_put_refuses_another_content_type() -> anyhow::Result<()> {
+    let (uploader, s3, addr) = uploader().await?;
+    let presigned = uploader
+        .presign_put("docs/typed.txt", 300, put_options("text/plain", 4))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let answer = plain_put(addr, &presigned.url, "text/html", b"<b/>").await?;
+    assert_eq!(answer.status, 403, "{}", answer.text);
+    assert_eq!(s3.object("docs/typed.txt"), None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_presigned_put_as_issued_stores_the_body() -> anyhow::Result<()> {
+    let (uploader, s3, addr) = uploader().await?;
+    let presigned = uploader
+        .presign_put("docs/ok.txt", 300, put_options("text/plain", 10))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(
+        presigned.headers,
+        [
+            ("content-type".to_owned(), "text/plain".to_owned()),
+            ("content-length".to_owned(), "10".to_owned())
+        ]
+    );
+    let answer = plain_put(addr, &presigned.url, "text/plain", b"0123456789").await?;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(
+        s3.object("docs/ok.txt").as_deref(),
+        Some(&b"0123456789"[..])
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn presign_put_needs_a_length_and_a_type_within_the_limit() -> anyhow::Result<()> {
+    let (uploader, _s3, _addr) = uploader().await?;
+    let no_type = UploadOptions {
+        content_type: None,
+        ..put_options("x", 1)
+    };
+    match uploader.presign_put("k", 60, no_type).await? {
+        Err(WitError::InvalidInput(m)) => assert!(m.contains("content-type"), "{m}"),
+        other => panic!("expected invalid-input, got {other:?}"),
+    }
+    let no_length = UploadOptions {
+        content_length: None,
+        ..put_options("text/plain", 1)
+    };
+    match uploader.presign_put("k", 60, no_length).await? {
+        Err(WitError::InvalidInput(m)) => assert!(m.contains("content-length"), "{m}"),
+        other => panic!("expected invalid-input, got {other:?}"),
+    }
+    let over = UploadOptions {
+        max_length: Some(100),
+        ..put_options("text/plain", 101)
+    };
+    assert_eq!(
+        uploader.presign_put("k", 60, over).await?,
+        Err(WitError::TooLarge(100))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_post_policy_refuses_a_file_over_its_length_range() -> anyhow::Result<()> {
+    let (uploader, s3, addr) = uploader().await?;
+    let post = uploader
+        .presign_post(post_options("forms/over.txt", false, 1, 10), 300)
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let answer = plain_form_post(addr, &post, &post.fields, b"0123456789X").await?;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(answer.text.contains("EntityTooLarge"), "{}", answer.text);
+    assert_eq!(s3.object("forms/over.txt"), None);
+    // Under the range's minimum too.
+    let answer = plain_form_post(addr, &post, &post.fields, b"").await?;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert_eq!(s3.object("forms/over.txt"), None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_post_policy_upload_inside_its_range_succeeds() -> anyhow::Result<()> {
+    let (uploader, s3, addr) = uploader().await?;
+    let post = uploader
+        .presign_post(post_options("forms/ok.txt", false, 1, 10), 300)
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(post.url, format!("http://{addr}/{BUCKET}"));
+    for (name, value) in &post.fields {
+        assert!(!value.contains(SECRET), "{name}");
+    }
+    let answer = plain_form_post(addr, &post, &post.fields, b"0123456789").await?;
+    assert!(
+        (200..300).contains(&answer.status),
+        "{}: {}",
+        answer.status,
+        answer.text
+    );
+    assert_eq!(
+        s3.object("forms/ok.txt").as_deref(),
+        Some(&b"0123456789"[..])
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_post_policy_binds_the_key_and_the_content_type() -> anyhow::Result<()> {
+    let (uploader, s3, addr) = uploader().await?;
+    let post = uploader
+        .presign_post(post_options("forms/bound.txt", false, 0, 10), 300)
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let other_key = with_field(&post.fields, "key", "forms/other.txt");
+    let answer = plain_form_post(addr, &post, &other_key, b"x").await?;
+    assert!(!(200..300).contains(&answer.status), "{}", answer.text);
+    assert_eq!(s3.object("forms/other.txt"), None);
+    let html = with_field(&post.fields, "Content-Type", "text/html");
+    let answer = plain_form_post(addr, &post, &html, b"<b/>").await?;
+    assert!(!(200..300).contains(&answer.status), "{}", answer.text);
+    assert_eq!(s3.object("forms/bound.txt"), None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_post_policy_for_a_folder_takes_any_key_inside_it_only() -> anyhow::Result<()> {
+    let (uploader, s3, addr) = uploader().await?;
+    let post = uploader
+        .presign_post(post_options("users/42", true, 0, 10), 300)
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let key = post
+        .fields
+        .iter()
+        .find(|(k, _)| k == "key")
+        .map(|(_, v)| v.clone());
+    assert_eq!(key.as_deref(), Some("users/42/${filename}"));
+    // The browser names the file inside the folder.
+    let inside = with_field(&post.fields, "key", "users/42/photo.txt");
+    let answer = plain_form_post(addr, &post, &inside, b"hi").await?;
+    assert!((200..300).contains(&answer.status), "{}", answer.text);
+    assert_eq!(s3.object("users/42/photo.txt").as_deref(), Some(&b"hi"[..]));
+    // A sibling that shares the folder's name as a prefix is outside it.
+    let sibling = with_field(&post.fields, "key", "users/421/photo.txt");
+    let answer = plain_form_post(addr, &post, &sibling, b"hi").await?;
+    assert!(!(200..300).contains(&answer.status), "{}", answer.text);
+    assert_eq!(s3.object("users/421/photo.txt"), None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn presign_post_checks_its_arguments() -> anyhow::Result<()> {
+    let (uploader, _s3, _addr) = uploader().await?;
+    match uploader
+        .presign_post(post_options("k", false, 11, 10), 60)
+        .await?
+    {
+        Err(WitError::InvalidInput(m)) => assert!(m.contains("min-length"), "{m}"),
+        other => panic!("expected invalid-input, got {other:?}"),
+    }
+    match uploader
+        .presign_post(post_options("bidi\u{202E}txt.exe", false, 0, 10), 60)
+        .await?
+    {
+        Err(WitError::InvalidInput(m)) => assert!(m.contains("U+202E"), "{m}"),
+        other => panic!("expected invalid-input, got {other:?}"),
+    }
+    assert!(matches!(
+        uploader
+            .presign_post(post_options("k", false, 0, 10), 0)
+            .await?,
+        Err(WitError::InvalidInput(_))
+    ));
+    Ok(())
+}
