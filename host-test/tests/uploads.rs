@@ -34,6 +34,8 @@ fn rig() -> Rig {
     context.set_config("s3-multipart-threshold", PART.to_string());
     context.set_config("s3-retry-base-ms", "5");
     context.set_config("s3-retry-max-backoff-ms", "20");
+    // Writes are closed by default; these tests are about the upload path.
+    context.set_config("allow-anonymous-uploads", "true");
     let worker = HttpWorker::new(&common::component("worker"), context).expect("links");
     Rig { worker, faults, s3 }
 }
@@ -275,7 +277,11 @@ async fn presign(rig: &Rig, query: &str) -> anyhow::Result<serde_json::Value> {
 #[tokio::test]
 async fn a_presigned_url_takes_a_plain_put_and_nothing_else() -> anyhow::Result<()> {
     let rig = rig();
-    let json = presign(&rig, "?expires=300&content_type=image/jpeg").await?;
+    let json = presign(
+        &rig,
+        "?expires=300&content_type=image/jpeg&content_length=4",
+    )
+    .await?;
     assert_eq!(json["method"], "PUT");
     assert!(
         json["expires_at"]
@@ -284,6 +290,7 @@ async fn a_presigned_url_takes_a_plain_put_and_nothing_else() -> anyhow::Result<
         "{json}"
     );
     assert_eq!(json["headers"]["content-type"], "image/jpeg");
+    assert_eq!(json["headers"]["content-length"], "4");
     let url = json["url"].as_str().unwrap_or_default().to_owned();
     assert!(!url.contains(SECRET));
 
@@ -293,6 +300,8 @@ async fn a_presigned_url_takes_a_plain_put_and_nothing_else() -> anyhow::Result<
         plain_put(&rig, &url, &[("content-type", "text/plain")], b"meow").await?,
         403
     );
+    // A body of another length than the signed one is refused too.
+    assert_eq!(plain_put(&rig, &url, &jpeg, b"meows").await?, 403);
     let other_key = url.replacen("/photos/cat.jpg", "/photos/dog.jpg", 1);
     assert_eq!(plain_put(&rig, &other_key, &jpeg, b"woof").await?, 403);
     assert_eq!(rig.s3.object("photos/dog.jpg"), None);
@@ -308,10 +317,31 @@ async fn a_presigned_url_takes_a_plain_put_and_nothing_else() -> anyhow::Result<
 #[tokio::test]
 async fn an_expired_presigned_url_is_refused() -> anyhow::Result<()> {
     let rig = rig();
-    let json = presign(&rig, "?expires=1").await?;
-    let url = json["url"].as_str().unwrap_or_default().to_owned();
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert_eq!(plain_put(&rig, &url, &[], b"late").await?, 403);
+    // A worker whose clock is an hour behind signs a URL that expired
+    // long ago by the store's clock: no waiting for it to expire.
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let context = rig
+        .worker
+        .context()
+        .clone()
+        .with_wall_clock(an_hour_ago, host_test::SimClock::manual());
+    let behind = HttpWorker::new(&common::component("worker"), context)?;
+    let response = behind
+        .request(
+            "POST",
+            "/objects/photos/cat.jpg/presign?expires=60&content_type=text/plain&content_length=4",
+            Bytes::new(),
+        )
+        .await?;
+    assert_eq!(response.status, 200, "{}", response.text());
+    let url = response.json()?["url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        plain_put(&rig, &url, &[("content-type", "text/plain")], b"late").await?,
+        403
+    );
     assert_eq!(rig.s3.object("photos/cat.jpg"), None);
     Ok(())
 }
@@ -320,6 +350,9 @@ async fn an_expired_presigned_url_is_refused() -> anyhow::Result<()> {
 async fn the_upload_token_guards_uploads_and_presigning() -> anyhow::Result<()> {
     let rig = rig();
     let token = "tok-3f9c1e-never-shown";
+    rig.worker
+        .context()
+        .remove_config("allow-anonymous-uploads");
     rig.worker.context().set_config("upload-token", token);
     let put = |auth: Option<&str>| {
         let mut request =
@@ -351,5 +384,30 @@ async fn the_upload_token_guards_uploads_and_presigning() -> anyhow::Result<()> 
     assert_created(&response);
     // Counters stay open.
     assert_eq!(rig.worker.get("/").await?.status, 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn with_overwrite_protection_a_second_put_is_a_409_and_the_first_object_stays()
+-> anyhow::Result<()> {
+    let rig = rig();
+    rig.worker
+        .context()
+        .set_config("s3-refuse-overwrite", "true");
+    let put = |body: &'static [u8]| {
+        http::Request::put("http://localhost/objects/once.txt")
+            .header("content-length", body.len())
+            .body(Full::new(Bytes::from_static(body)))
+    };
+    assert_created(&rig.worker.send(put(b"first")?).await?);
+    let response = rig.worker.send(put(b"second")?).await?;
+    assert_eq!(response.status, 409, "{}", response.text());
+    // The entry's spelling of the code (`object_exists` or `object-exists`).
+    let code = response.json()?["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .replace('_', "-");
+    assert_eq!(code, "object-exists");
+    assert_eq!(rig.s3.object("once.txt").as_deref(), Some(&b"first"[..]));
     Ok(())
 }
