@@ -201,6 +201,20 @@ impl uploader::Host for HostState {
         if let Some(error) = lock(&self.uploader.failure).clone() {
             return Ok(Err(error));
         }
+        // As the contract says: both are required, and both are signed.
+        let Some(content_type) = opts.content_type else {
+            return Ok(Err(WitError::InvalidInput(
+                "content-type is required: a presigned PUT binds the type it stores".into(),
+            )));
+        };
+        let Some(content_length) = opts.content_length else {
+            return Ok(Err(WitError::InvalidInput(
+                "content-length is required: a presigned PUT binds the size it stores".into(),
+            )));
+        };
+        if let Some(max) = opts.max_length.filter(|&max| content_length > max) {
+            return Ok(Err(WitError::TooLarge(max)));
+        }
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -208,10 +222,10 @@ impl uploader::Host for HostState {
             url: format!("https://fake-uploader.invalid/{key}?expires={expires_in_secs}"),
             method: "PUT".into(),
             expires_at: now + u64::from(expires_in_secs),
-            headers: opts
-                .content_type
-                .map(|ct| vec![("content-type".to_owned(), ct)])
-                .unwrap_or_default(),
+            headers: vec![
+                ("content-type".to_owned(), content_type),
+                ("content-length".to_owned(), content_length.to_string()),
+            ],
         }))
     }
 
