@@ -247,7 +247,7 @@ fn send(request: &SignedRequest, body: &[u8], timeouts: &Timeouts) -> Result<Res
         // answer is what counts. A 2xx means it got the whole body, as it
         // checks the signed SHA-256 of the payload.
         return match wait(&future) {
-            Ok(response) => Ok(read_response(response)),
+            Ok(response) => read_response(response),
             // The answer's failure is the cause; the write's is its echo.
             Err(waited) => Err(waited),
         };
@@ -256,7 +256,7 @@ fn send(request: &SignedRequest, body: &[u8], timeouts: &Timeouts) -> Result<Res
     OutgoingBody::finish(outgoing_body, None)
         .map_err(|code| fault("finishing the request body", &code))?;
     let response = wait(&future)?;
-    Ok(read_response(response))
+    read_response(response)
 }
 
 /// Writes `data` whole, as fast as the host takes it.
@@ -302,30 +302,34 @@ fn header(response: &IncomingResponse, name: &str) -> Option<String> {
 }
 
 /// Status, the headers the uploader needs, and at most [`MAX_ERROR_BODY`]
-/// bytes of the body.
-fn read_response(response: IncomingResponse) -> Response {
+/// bytes of the body. An answer whose body breaks off (a between-bytes
+/// timeout, a dropped connection) is a fault like no answer at all: the
+/// request may have taken effect, and a `Complete` whose XML is cut short
+/// must be retried (and its outcome checked), not taken as a refusal.
+fn read_response(response: IncomingResponse) -> Result<Response, Fault> {
     let status = response.status();
     let etag = header(&response, "etag");
     let checksum_sha256 = header(&response, "x-amz-checksum-sha256");
     let content_length = header(&response, "content-length").and_then(|v| v.trim().parse().ok());
-    let body = read_capped(&response);
-    Response {
+    let body = read_capped(&response)?;
+    Ok(Response {
         status,
         etag,
         checksum_sha256,
         content_length,
         body,
-    }
+    })
 }
 
-fn read_capped(response: &IncomingResponse) -> Vec<u8> {
+fn read_capped(response: &IncomingResponse) -> Result<Vec<u8>, Fault> {
     let mut bytes = Vec::new();
     let Ok(body) = response.consume() else {
-        return bytes;
+        return Ok(bytes);
     };
     let Ok(stream) = body.stream() else {
-        return bytes;
+        return Ok(bytes);
     };
+    let mut outcome = Ok(());
     // An empty read is allowed but should not repeat; bound the loop anyway.
     for _ in 0..MAX_ERROR_BODY {
         let room = MAX_ERROR_BODY.saturating_sub(bytes.len());
@@ -334,14 +338,24 @@ fn read_capped(response: &IncomingResponse) -> Vec<u8> {
         }
         match stream.blocking_read(room as u64) {
             Ok(chunk) => bytes.extend_from_slice(&chunk),
-            // End of body or a failure: either way, use what arrived.
-            Err(_) => break,
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => {
+                eprintln!(
+                    "edgeplug uploader: reading the store's answer failed: {}",
+                    e.to_debug_string()
+                );
+                outcome = Err(Fault {
+                    retryable: true,
+                    message: "reading the store's answer failed".to_owned(),
+                });
+                break;
+            }
         }
     }
     // The stream is a child of the body: it must go first.
     drop(stream);
     drop(body);
-    bytes
+    outcome.map(|()| bytes)
 }
 
 /// [`Source`] over the caller's `wasi:http` incoming body.
