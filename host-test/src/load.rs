@@ -33,6 +33,12 @@ pub struct LoadPlan {
     pub method: http::Method,
     /// The request path, with any query.
     pub path: String,
+    /// Headers every request carries (an `authorization`, say).
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// How long one request may take before it counts as a transport
+    /// error; `None` (the default) waits as long as the server takes, so a
+    /// slow machine never turns a slow answer into a failure.
+    pub request_timeout: Option<Duration>,
 }
 
 impl LoadPlan {
@@ -44,6 +50,8 @@ impl LoadPlan {
             until,
             method: http::Method::GET,
             path: path.to_owned(),
+            headers: Vec::new(),
+            request_timeout: None,
         }
     }
 
@@ -52,10 +60,24 @@ impl LoadPlan {
         self.method = method;
         self
     }
+
+    /// The same plan, with `name: value` on every request.
+    pub fn with_header(mut self, name: http::HeaderName, value: http::HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// The same plan, counting a request that takes longer than `timeout`
+    /// as a transport error: for a bench, so that a stuck server ends the
+    /// run instead of hanging it.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
 }
 
-/// How long one request may take before it counts as a transport error:
-/// far past anything a healthy run sees, so a stuck server ends the run.
+/// A per-request timeout far past anything a healthy run sees, for
+/// [`LoadPlan::with_request_timeout`] in a bench.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a load run saw.
@@ -163,9 +185,12 @@ async fn one_connection(target: SocketAddr, plan: &LoadPlan, started: Instant) -
                 None => sender.insert(connect(target).await?),
             };
             let began = Instant::now();
-            let status = tokio::time::timeout(REQUEST_TIMEOUT, send(sender, target, plan))
-                .await
-                .map_err(|_| anyhow::anyhow!("no answer within {REQUEST_TIMEOUT:?}"))??;
+            let status = match plan.request_timeout {
+                Some(limit) => tokio::time::timeout(limit, send(sender, target, plan))
+                    .await
+                    .map_err(|_| anyhow::anyhow!("no answer within {limit:?}"))??,
+                None => send(sender, target, plan).await?,
+            };
             anyhow::Ok((status, began.elapsed()))
         }
         .await;
@@ -207,11 +232,14 @@ async fn send(
     plan: &LoadPlan,
 ) -> anyhow::Result<u16> {
     sender.ready().await?;
-    let request = http::Request::builder()
+    let mut request = http::Request::builder()
         .method(plan.method.clone())
         .uri(plan.path.as_str())
-        .header(http::header::HOST, target.to_string())
-        .body(Empty::new())?;
+        .header(http::header::HOST, target.to_string());
+    for (name, value) in &plan.headers {
+        request = request.header(name, value);
+    }
+    let request = request.body(Empty::new())?;
     let response = sender.send_request(request).await?;
     let status = response.status().as_u16();
     // Read the body whole, so the connection is ready for the next request.

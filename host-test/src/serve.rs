@@ -184,6 +184,16 @@ impl Server {
         response
     }
 
+    /// How many requests hold a slot right now (running, or still sending
+    /// their response body): a readiness signal for tests that need a
+    /// request to be in flight before they go on.
+    pub fn requests_in_flight(&self) -> usize {
+        self.options
+            .max_concurrent_requests
+            .max(1)
+            .saturating_sub(self.slots.available_permits())
+    }
+
     /// A slot for one request, or `None` if none came free in time.
     async fn admit(&self) -> Option<OwnedSemaphorePermit> {
         let acquire = Arc::clone(&self.slots).acquire_owned();

@@ -57,6 +57,9 @@ async fn send_bad(worker: &HttpWorker, n: usize) -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_bad_requests_leave_host_memory_flat() -> anyhow::Result<()> {
     let (context, _s3) = common::context_with_s3();
+    // Open writes, so that bad input reaches the checks behind the token.
+    context.set_config("allow-anonymous-uploads", "true");
+    context.set_config("allow-anonymous-counter-writes", "true");
     let worker = HttpWorker::new(
         &common::component("worker"),
         context.with_inherited_stdio(false),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use host_test::bodies::PatternBody;
+use futures::StreamExt as _;
 use host_test::serve::{ServeOptions, Server};
 use host_test::{Fault, FaultyS3, HostContext, HttpWorker, Matcher, TimedOut};
 
@@ -21,28 +21,26 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 async fn a_request_past_its_deadline_times_out_and_the_next_succeeds() -> anyhow::Result<()> {
     let _serial = ONE_AT_A_TIME.lock().await;
     let (context, s3) = common::context_with_s3();
+    context.set_config("allow-anonymous-uploads", "true");
     let faults = FaultyS3::new(Arc::new(s3.s3.clone()));
     context
         .outbound()
         .route(common::S3_AUTHORITY, Arc::new(faults.clone()));
-    faults.always(Matcher::Any, Fault::Stall(Duration::from_secs(10)));
+    // A stall nothing but the deadline can end.
+    faults.always(Matcher::Any, Fault::Stall(Duration::from_secs(3600)));
     let timeout = Duration::from_millis(300);
     let context = context.with_request_timeout(timeout);
     let worker = HttpWorker::new(&common::component("worker"), context)?;
 
-    let started = Instant::now();
     let error = worker
         .request("PUT", "/objects/slow.txt", Bytes::from_static(b"x"))
         .await
         .expect_err("a stalled upstream cannot beat the deadline");
-    let elapsed = started.elapsed();
     assert_eq!(
         error.downcast_ref::<TimedOut>(),
         Some(&TimedOut(timeout)),
         "{error:#}"
     );
-    // Far from the 10 s stall: the deadline, not the upstream, ended it.
-    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
 
     faults.clear();
     assert_eq!(worker.get("/").await?.text(), "Page views: 1");
@@ -54,37 +52,43 @@ async fn a_guest_growing_past_the_memory_cap_fails_alone() -> anyhow::Result<()>
     let _serial = ONE_AT_A_TIME.lock().await;
     let (context, s3) = common::context_with_s3();
     // Enough for routing and counters, not for an 8 MiB part buffer.
-    let context = context.with_memory_limit(6 * 1024 * 1024);
+    let context = context
+        .with_memory_limit(6 * 1024 * 1024)
+        .with_inherited_stdio(false);
+    context.set_config("allow-anonymous-uploads", "true");
     let worker = HttpWorker::new(&common::component("worker"), context)?;
-    assert_eq!(worker.get("/").await?.status, 200);
+    let addr = serve_worker(worker.clone(), ServeOptions::default()).await?;
+    assert_eq!(get(addr, "/").await?.status, 200);
 
-    let len = 20 * 1024 * 1024;
-    let request = http::Request::put("http://localhost/objects/big.bin")
-        .header("content-length", len)
-        .body(PatternBody::new(len))?;
-    let outcome = worker.send(request).await;
-    match outcome {
-        Err(_) => {}
-        Ok(response) => assert!(response.status.is_server_error(), "{}", response.text()),
-    }
+    // A 20 MiB upload whose first 64 KiB arrive and the rest never: the
+    // guest fails on its part buffer long before, and the answer must not
+    // race a client still pushing bytes into a closed connection.
+    let first = futures::stream::iter([Ok::<_, std::convert::Infallible>(http_body::Frame::data(
+        Bytes::from(vec![7u8; 64 * 1024]),
+    ))]);
+    let body = http_body_util::StreamBody::new(first.chain(futures::stream::pending()));
+    let response = send(
+        addr,
+        http::Request::put("/objects/big.bin")
+            .header(http::header::CONTENT_LENGTH, 20 * 1024 * 1024)
+            .body(body)?,
+    )
+    .await?;
+    // What README promises: a 500 `internal`, never a hang or a reset.
+    assert_eq!(response.status, 500, "{}", response.body);
+    assert_eq!(response.body["error"]["code"], "internal");
     assert_eq!(s3.object("big.bin"), None);
     assert!(worker.context().peak_memory().largest_memory() <= 6 * 1024 * 1024);
     // The host and the next request are fine.
-    assert_eq!(worker.get("/").await?.text(), "Page views: 2");
+    assert_eq!(get(addr, "/").await?.text, "Page views: 2");
     Ok(())
 }
 
-/// Serves the `misbehave` test component with `context` on a free loopback
-/// port, as `edgeplug-host serve` would.
-async fn serve_misbehave(context: HostContext) -> anyhow::Result<std::net::SocketAddr> {
-    serve_misbehave_with(context, ServeOptions::default()).await
-}
-
-async fn serve_misbehave_with(
-    context: HostContext,
+/// Serves `worker` on a free loopback port, as `edgeplug-host serve` would.
+async fn serve_worker(
+    worker: HttpWorker,
     options: ServeOptions,
 ) -> anyhow::Result<std::net::SocketAddr> {
-    let worker = HttpWorker::new(&common::component("misbehave"), context)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = Server::new(worker, options);
@@ -92,51 +96,78 @@ async fn serve_misbehave_with(
     Ok(addr)
 }
 
-/// `GET path` over a fresh connection: the status, the body, and how long
-/// the answer took.
-async fn get(
-    addr: std::net::SocketAddr,
-    path: &str,
-) -> anyhow::Result<(u16, serde_json::Value, Duration)> {
+/// Serves the `misbehave` test component with `context` on a free loopback
+/// port, as `edgeplug-host serve` would.
+async fn serve_misbehave(context: HostContext) -> anyhow::Result<std::net::SocketAddr> {
+    let worker = HttpWorker::new(&common::component("misbehave"), context)?;
+    serve_worker(worker, ServeOptions::default()).await
+}
+
+/// An answer over TCP: status, headers, the body as JSON (`Null` if it is
+/// not JSON) and as text.
+struct Answer {
+    status: u16,
+    headers: http::HeaderMap,
+    body: serde_json::Value,
+    text: String,
+}
+
+/// Sends `request` over a fresh connection and reads the whole answer.
+async fn send<B>(addr: std::net::SocketAddr, request: http::Request<B>) -> anyhow::Result<Answer>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let stream = tokio::net::TcpStream::connect(addr).await?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(connection);
-    let request = http::Request::get(path)
-        .header(http::header::HOST, addr.to_string())
-        .body(http_body_util::Empty::<Bytes>::new())?;
-    let started = Instant::now();
-    let response = sender.send_request(request).await?;
+    let (mut parts, body) = request.into_parts();
+    parts
+        .headers
+        .insert(http::header::HOST, addr.to_string().parse()?);
+    let response = sender
+        .send_request(http::Request::from_parts(parts, body))
+        .await?;
     let status = response.status().as_u16();
-    let body = http_body_util::BodyExt::collect(response.into_body())
+    let headers = response.headers().clone();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
         .await?
         .to_bytes();
-    let elapsed = started.elapsed();
-    let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-    Ok((status, json, elapsed))
+    Ok(Answer {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
+/// `GET path` over a fresh connection.
+async fn get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<Answer> {
+    send(
+        addr,
+        http::Request::get(path).body(http_body_util::Empty::<Bytes>::new())?,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_guest_looping_forever_gets_a_504_within_the_deadline_and_the_next_succeeds()
+async fn a_guest_looping_forever_is_interrupted_with_a_504_and_the_next_succeeds()
 -> anyhow::Result<()> {
     let _serial = ONE_AT_A_TIME.lock().await;
     let deadline = Duration::from_millis(500);
     let context = HostContext::new().with_request_timeout(deadline);
     let addr = serve_misbehave(context).await?;
-    assert_eq!(get(addr, "/").await?.0, 200);
+    assert_eq!(get(addr, "/").await?.status, 200);
 
     for _ in 0..3 {
-        let (status, body, elapsed) = get(addr, "/loop").await?;
-        eprintln!("a looping guest answered {status} after {elapsed:?}");
-        assert_eq!(status, 504, "{body}");
-        assert_eq!(body["error"]["code"], "timeout");
-        assert!(elapsed >= deadline, "not before the deadline: {elapsed:?}");
-        assert!(
-            elapsed <= deadline + Duration::from_millis(100),
-            "within the deadline plus 100 ms: {elapsed:?}"
-        );
+        // The guest never returns by itself: a 504 means the host stopped it.
+        // How close to the deadline it came is the bench's to report.
+        let answer = get(addr, "/loop").await?;
+        assert_eq!(answer.status, 504, "{}", answer.text);
+        assert_eq!(answer.body["error"]["code"], "timeout");
         // The interrupted instance is gone; the host answers the next one.
-        assert_eq!(get(addr, "/").await?.0, 200);
+        assert_eq!(get(addr, "/").await?.status, 200);
     }
     Ok(())
 }
@@ -152,10 +183,10 @@ async fn a_guest_allocating_past_the_limit_gets_a_500_and_the_host_keeps_serving
         .with_inherited_stdio(false);
     let addr = serve_misbehave(context.clone()).await?;
     for _ in 0..3 {
-        let (status, body, _) = get(addr, "/alloc").await?;
-        assert_eq!(status, 500, "{body}");
-        assert_eq!(body["error"]["code"], "internal");
-        assert_eq!(get(addr, "/").await?.0, 200);
+        let answer = get(addr, "/alloc").await?;
+        assert_eq!(answer.status, 500, "{}", answer.text);
+        assert_eq!(answer.body["error"]["code"], "internal");
+        assert_eq!(get(addr, "/").await?.status, 200);
     }
     let peak = context.peak_memory().largest_memory();
     assert!(peak <= limit, "no memory grew past the limit: {peak}");
@@ -164,7 +195,8 @@ async fn a_guest_allocating_past_the_limit_gets_a_500_and_the_host_keeps_serving
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn past_the_concurrency_cap_a_request_waits_then_gets_a_503() -> anyhow::Result<()> {
+async fn past_the_concurrency_cap_a_request_waits_then_gets_a_503_with_retry_after()
+-> anyhow::Result<()> {
     let _serial = ONE_AT_A_TIME.lock().await;
     let context = HostContext::new().with_request_timeout(Duration::from_millis(1500));
     let options = ServeOptions {
@@ -172,21 +204,36 @@ async fn past_the_concurrency_cap_a_request_waits_then_gets_a_503() -> anyhow::R
         queue_timeout: Duration::from_millis(200),
         ..ServeOptions::default()
     };
-    let addr = serve_misbehave_with(context, options).await?;
-    // One request holds the only slot for 1.5 s.
-    let busy = tokio::spawn(get(addr, "/loop"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let worker = HttpWorker::new(&common::component("misbehave"), context)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = Server::new(worker, options);
+    tokio::spawn(server.clone().run(listener, std::future::pending()));
 
-    let (status, body, elapsed) = get(addr, "/").await?;
-    assert_eq!(status, 503, "{body}");
-    assert_eq!(body["error"]["code"], "overloaded");
-    assert!(
-        elapsed >= Duration::from_millis(200),
-        "it waited: {elapsed:?}"
+    // One looping request holds the only slot until its deadline.
+    let busy = tokio::spawn(get(addr, "/loop"));
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while server.requests_in_flight() == 0 {
+        anyhow::ensure!(
+            Instant::now() < give_up,
+            "the looping request never started"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    let answer = get(addr, "/").await?;
+    assert_eq!(answer.status, 503, "{}", answer.text);
+    assert_eq!(answer.body["error"]["code"], "overloaded");
+    assert_eq!(
+        answer
+            .headers
+            .get(http::header::RETRY_AFTER)
+            .map(|v| v.as_bytes()),
+        Some(&b"1"[..])
     );
 
-    assert_eq!(busy.await??.0, 504);
+    assert_eq!(busy.await??.status, 504);
     // The slot is free again.
-    assert_eq!(get(addr, "/").await?.0, 200);
+    assert_eq!(get(addr, "/").await?.status, 200);
     Ok(())
 }

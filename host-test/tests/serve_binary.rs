@@ -15,6 +15,9 @@ use host_test::load::{self, LoadPlan, Until};
 
 mod common;
 
+/// The local store's secret key, given to `serve` and to `s3 sweep`.
+const LOCAL_S3_SECRET: &str = "edgeplug-local-s3-secret-Pm3";
+
 /// A running `edgeplug-host serve`, killed when dropped.
 struct Server {
     child: Child,
@@ -79,6 +82,9 @@ fn serve_command(data: &Path, flags: &[&str]) -> anyhow::Result<Command> {
     ];
     let mut command = Command::new(env!("CARGO_BIN_EXE_edgeplug-host"));
     command.arg("serve");
+    // As `cargo xtask serve` does: a write token from the environment.
+    command.env("EDGEPLUG_UPLOAD_TOKEN", common::WRITE_TOKEN);
+    command.env("EDGEPLUG_S3_SECRET", LOCAL_S3_SECRET);
     for (flag, value) in defaults {
         if !flags.contains(&flag) {
             command.args([flag, &value]);
@@ -144,15 +150,39 @@ fn run_to_failure(mut command: Command) -> anyhow::Result<(Option<i32>, String)>
     ))
 }
 
-/// One HTTP/1.1 exchange; returns the status and the body.
+/// One HTTP/1.1 exchange with the write token; returns the status and the
+/// body.
 fn exchange(addr: &str, method: &str, path: &str, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+    let (status, _, body) = exchange_with(
+        addr,
+        method,
+        path,
+        &[("authorization", common::WRITE_AUTHORIZATION)],
+        body,
+    )?;
+    Ok((status, body))
+}
+
+/// One HTTP/1.1 exchange with the given extra headers and no others;
+/// returns the status, the head (lowercased) and the body.
+fn exchange_with(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> anyhow::Result<(u16, String, Vec<u8>)> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     )?;
+    for (name, value) in headers {
+        write!(stream, "{name}: {value}\r\n")?;
+    }
+    stream.write_all(b"\r\n")?;
     stream.write_all(body)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
@@ -173,7 +203,7 @@ fn exchange(addr: &str, method: &str, path: &str, body: &[u8]) -> anyhow::Result
     {
         body = dechunk(&body)?;
     }
-    Ok((status, body))
+    Ok((status, head.to_ascii_lowercase(), body))
 }
 
 fn dechunk(mut data: &[u8]) -> anyhow::Result<Vec<u8>> {
@@ -263,7 +293,10 @@ fn read_counter(server: &Server, counter: &str) -> anyhow::Result<i64> {
 #[test]
 fn sixty_four_clients_lose_no_count_on_the_default_store() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
-    let server = start(data.path())?;
+    let server = start_command(serve_command(
+        data.path(),
+        &["--config", "allow-anonymous-counter-writes=true"],
+    )?)?;
     let report = hammer(vec![server.socket_addr()?], 64, 1000, "load")?;
     assert_eq!(report.successes(), 64_000, "{report:?}");
     assert_eq!(read_counter(&server, "load")?, 64_000);
@@ -286,8 +319,14 @@ fn two_servers_sharing_redis_lose_no_count() -> anyhow::Result<()> {
     let (a, b) = (data.path().join("a"), data.path().join("b"));
     std::fs::create_dir_all(&a)?;
     std::fs::create_dir_all(&b)?;
-    let first = start_command(serve_command(&a, &["--kv", &url])?)?;
-    let second = start_command(serve_command(&b, &["--kv", &url])?)?;
+    let open = [
+        "--config",
+        "allow-anonymous-counter-writes=true",
+        "--kv",
+        &url,
+    ];
+    let first = start_command(serve_command(&a, &open)?)?;
+    let second = start_command(serve_command(&b, &open)?)?;
     let targets = vec![first.socket_addr()?, second.socket_addr()?];
     let report = hammer(targets, 64, 1000, &counter)?;
     assert_eq!(report.successes(), 64_000, "{report:?}");
@@ -300,44 +339,55 @@ fn two_servers_sharing_redis_lose_no_count() -> anyhow::Result<()> {
 #[test]
 fn sigterm_lets_an_in_flight_upload_finish_then_exits_cleanly() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
-    let mut server = start(data.path())?;
-    // An upload whose body arrives in two halves, with SIGTERM in between.
-    let body: Vec<u8> = (0..64 * 1024u32).map(|i| (i % 253) as u8).collect();
-    let (first, second) = body.split_at(body.len() / 2);
-    let mut stream = TcpStream::connect(&server.addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
-        "PUT /objects/drained.bin HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        server.addr,
-        body.len()
-    )?;
-    stream.write_all(first)?;
-    stream.flush()?;
-    std::thread::sleep(Duration::from_millis(300));
-
+    let mut server = start_command(serve_command(
+        data.path(),
+        &["--config", "s3-part-size=5242880"],
+    )?)?;
+    // A chunked upload whose first part is in the store: in flight for sure.
+    let mut stream = start_chunked_upload(&server, data.path(), "drained.bin")?;
     server.send_sigterm()?;
-    std::thread::sleep(Duration::from_millis(300));
-    // Draining: no new connections, but the upload in flight goes on.
-    assert!(
-        TcpStream::connect(&server.addr).is_err(),
-        "the server stopped accepting"
-    );
+    // Draining: no new connections...
+    wait_until("the server stops accepting", || {
+        TcpStream::connect(&server.addr).is_err()
+    })?;
+    // ...but the upload in flight goes on to the end.
     assert!(
         server.child.try_wait()?.is_none(),
         "the server waits for the upload"
     );
-    stream.write_all(second)?;
+    let tail = b"the last bytes";
+    write!(stream, "{:x}\r\n", tail.len())?;
+    stream.write_all(tail)?;
+    stream.write_all(b"\r\n0\r\n\r\n")?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     let head = String::from_utf8_lossy(&raw);
     assert!(head.starts_with("HTTP/1.1 201"), "{head}");
-    assert_eq!(
-        std::fs::read(data.path().join("s3/uploads/drained.bin"))?,
-        body
-    );
+    let mut expected = vec![b'x'; 6 * 1024 * 1024];
+    expected.extend_from_slice(tail);
+    let stored = std::fs::read(data.path().join("s3/uploads/drained.bin"))?;
+    assert!(stored == expected, "the drained upload is byte-identical");
     let status = server.child.wait()?;
     assert!(status.success(), "exits 0 after draining: {status}");
+    Ok(())
+}
+
+#[test]
+fn a_drain_that_times_out_exits_1() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let mut server = start_command(serve_command(
+        data.path(),
+        &[
+            "--drain-timeout-ms",
+            "500",
+            "--config",
+            "s3-part-size=5242880",
+        ],
+    )?)?;
+    // An upload that never finishes keeps the drain from completing.
+    let _stream = start_chunked_upload(&server, data.path(), "never.bin")?;
+    let status = server.terminate()?;
+    assert_eq!(status.code(), Some(1), "{status}");
     Ok(())
 }
 
@@ -407,13 +457,42 @@ fn the_config_file_sets_worker_config_and_flags_override_it() -> anyhow::Result<
         "kv = \"memory\"\n[config]\nupload-token = \"from-the-file\"\n",
     )?;
     let file = file.display().to_string();
-    let server = start_command(serve_command(data.path(), &["--config-file", &file])?)?;
-    // The file's upload token now guards uploads.
-    let (status, _) = exchange(&server.addr, "PUT", "/objects/t.txt", b"x")?;
-    assert_eq!(status, 401);
-    // The file chose the memory store: no redb file appears.
+    let put = |server: &Server, token: &str| {
+        let authorization = format!("Bearer {token}");
+        exchange_with(
+            &server.addr,
+            "PUT",
+            "/objects/t.txt",
+            &[("authorization", &authorization)],
+            b"x",
+        )
+        .map(|(status, _, _)| status)
+    };
+    {
+        let server = start_command(serve_command(data.path(), &["--config-file", &file])?)?;
+        // The file's upload token now guards uploads, over the environment's.
+        assert_eq!(put(&server, common::WRITE_TOKEN)?, 401);
+        assert_eq!(put(&server, "from-the-file")?, 201);
+        // The file chose the memory store: no redb file appears.
+        exchange(&server.addr, "GET", "/", b"")?;
+        assert!(!data.path().join(".edgeplug-data/kv.redb").exists());
+    }
+    // A flag overrides the file: its token, and its KV store.
+    let server = start_command(serve_command(
+        data.path(),
+        &[
+            "--config-file",
+            &file,
+            "--config",
+            "upload-token=from-the-flag",
+            "--kv",
+            "flagged.redb",
+        ],
+    )?)?;
+    assert_eq!(put(&server, "from-the-file")?, 401);
+    assert_eq!(put(&server, "from-the-flag")?, 201);
     exchange(&server.addr, "GET", "/", b"")?;
-    assert!(!data.path().join(".edgeplug-data/kv.redb").exists());
+    assert!(data.path().join("flagged.redb").exists());
     Ok(())
 }
 
@@ -460,5 +539,362 @@ fn serve_pools_instances_and_falls_back_where_the_pool_cannot_be_reserved() -> a
         assert_eq!(status, 200);
         assert_eq!(String::from_utf8(body)?, format!("Page views: {n}"));
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Safe by default: who may write, through the real binary, on both flavors.
+// ---------------------------------------------------------------------------
+
+/// The flags that serve `flavor`'s composed worker.
+fn flavor_flags(flavor: &str) -> anyhow::Result<Vec<String>> {
+    let name = match flavor {
+        "portable" => "worker",
+        _ => "worker-fastedge",
+    };
+    let component = host_test::artifacts::component_path(name)?;
+    Ok(vec![
+        "--flavor".into(),
+        flavor.into(),
+        "--component".into(),
+        component.display().to_string(),
+    ])
+}
+
+/// Starts `flavor`'s worker with `flags`, with the write token in the
+/// environment unless `token` is false.
+fn start_flavor(data: &Path, flavor: &str, token: bool, flags: &[&str]) -> anyhow::Result<Server> {
+    let mut all = flavor_flags(flavor)?;
+    all.extend(flags.iter().map(|flag| (*flag).to_owned()));
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let mut command = serve_command(data, &all)?;
+    if !token {
+        command.env_remove("EDGEPLUG_UPLOAD_TOKEN");
+    }
+    start_command(command)
+}
+
+/// The JSON error code of a body, or what the body was.
+fn error_code(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|json| json["error"]["code"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("(not a JSON error: {})", String::from_utf8_lossy(body)))
+}
+
+/// The presign route, with the size and type a presigned PUT binds.
+const PRESIGN: &str = "/objects/p.txt/presign?content_type=text/plain&content_length=5";
+
+#[test]
+fn writes_are_closed_without_a_token_on_both_flavors() -> anyhow::Result<()> {
+    for flavor in ["portable", "fastedge"] {
+        let data = tempfile::tempdir()?;
+        let server = start_flavor(data.path(), flavor, false, &[])?;
+        assert!(server.printed("writes            closed"), "{flavor}");
+        for (method, path) in [
+            ("PUT", "/objects/anon.txt"),
+            ("POST", PRESIGN),
+            ("POST", "/counters/likes?by=1"),
+        ] {
+            let (status, _, body) = exchange_with(&server.addr, method, path, &[], b"hello")?;
+            assert_eq!(status, 403, "{flavor} {method} {path}");
+            assert_eq!(
+                error_code(&body),
+                "writes_not_configured",
+                "{flavor} {path}"
+            );
+            let text = String::from_utf8_lossy(&body);
+            assert!(text.contains("upload-token"), "names the setting: {text}");
+            // Not even a valid-looking credential opens a deployment with no token.
+            let (status, _, _) = exchange(&server.addr, method, path, b"hello")
+                .map(|(status, body)| (status, (), body))?;
+            assert_eq!(status, 403, "{flavor} {method} {path} with a bearer");
+        }
+        assert!(!data.path().join("s3/uploads/anon.txt").exists());
+        // Reading stays open: page views count for anyone.
+        let (status, _, body) = exchange_with(&server.addr, "GET", "/", &[], b"")?;
+        assert_eq!(
+            (status, &body[..]),
+            (200, &b"Page views: 1"[..]),
+            "{flavor}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn the_token_or_the_named_opt_in_opens_writes_on_both_flavors() -> anyhow::Result<()> {
+    for flavor in ["portable", "fastedge"] {
+        let data = tempfile::tempdir()?;
+        {
+            let server = start_flavor(data.path(), flavor, true, &[])?;
+            let (status, head, _) =
+                exchange_with(&server.addr, "PUT", "/objects/t.txt", &[], b"hello")?;
+            assert_eq!(status, 401, "{flavor}: no credential");
+            assert!(head.contains("www-authenticate: bearer"), "{head}");
+            let (status, body) = exchange(&server.addr, "PUT", "/objects/t.txt", b"hello")?;
+            assert_eq!(status, 201, "{flavor}: {}", String::from_utf8_lossy(&body));
+            let (status, body) = exchange(&server.addr, "POST", PRESIGN, b"")?;
+            assert_eq!(status, 200, "{flavor}: {}", String::from_utf8_lossy(&body));
+            let (status, body) = exchange(&server.addr, "POST", "/counters/likes?by=2", b"")?;
+            assert_eq!(status, 200, "{flavor}: {}", String::from_utf8_lossy(&body));
+        }
+        let server = start_flavor(
+            data.path(),
+            flavor,
+            false,
+            &[
+                "--config",
+                "allow-anonymous-uploads=true",
+                "--config",
+                "allow-anonymous-counter-writes=true",
+            ],
+        )?;
+        assert!(server.printed("writes            OPEN"), "{flavor}");
+        let (status, _, body) =
+            exchange_with(&server.addr, "PUT", "/objects/open.txt", &[], b"hello")?;
+        assert_eq!(status, 201, "{flavor}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            std::fs::read(data.path().join("s3/uploads/open.txt"))?,
+            b"hello"
+        );
+        let (status, _, body) = exchange_with(&server.addr, "POST", PRESIGN, &[], b"")?;
+        assert_eq!(status, 200, "{flavor}: {}", String::from_utf8_lossy(&body));
+        let (status, _, _) = exchange_with(&server.addr, "POST", "/counters/likes", &[], b"")?;
+        assert_eq!(status, 200, "{flavor}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_maximal_increment_cannot_break_page_views_on_both_flavors() -> anyhow::Result<()> {
+    for flavor in ["portable", "fastedge"] {
+        let data = tempfile::tempdir()?;
+        let server = start_flavor(data.path(), flavor, true, &[])?;
+        for by in ["18446744073709551615", "9223372036854775807", "101"] {
+            let path = format!("/counters/page_views?by={by}");
+            let (status, body) = exchange(&server.addr, "POST", &path, b"")?;
+            assert_eq!(status, 400, "{flavor} by={by}");
+            assert_eq!(error_code(&body), "invalid_input", "{flavor} by={by}");
+        }
+        for n in 1..=2 {
+            let (status, body) = exchange(&server.addr, "GET", "/", b"")?;
+            assert_eq!(status, 200, "{flavor}");
+            assert_eq!(String::from_utf8(body)?, format!("Page views: {n}"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_public_route_cannot_touch_the_rate_limiters_keys() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let limited = host_test::artifacts::component_path("limited-worker")?;
+    let limited = limited.display().to_string();
+    let server = start_command(serve_command(
+        data.path(),
+        &[
+            "--component",
+            &limited,
+            "--config",
+            "rate-limit-requests=3",
+            "--config",
+            "rate-limit-window-seconds=604800",
+        ],
+    )?)?;
+    let victim = [("x-client-ip", "victim")];
+    let (status, _, _) = exchange_with(&server.addr, "GET", "/", &victim, b"")?;
+    assert_eq!(status, 200);
+    let window = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs()
+        / 604_800;
+    let mut attempt = 0;
+    for key in [
+        format!("rl:{window}:victim"),
+        format!("rl:{}:victim", window + 1),
+    ] {
+        // Neither reading nor writing: the limiter's names are not public.
+        for (method, path) in [
+            ("GET", format!("/counters/{key}")),
+            ("POST", format!("/counters/{key}?by=100")),
+        ] {
+            // A fresh client id each time, so the attacker's own limit never
+            // answers first.
+            attempt += 1;
+            let client = format!("attacker-{attempt}");
+            let attacker = [
+                ("x-client-ip", client.as_str()),
+                ("authorization", common::WRITE_AUTHORIZATION),
+            ];
+            let (status, _, body) = exchange_with(&server.addr, method, &path, &attacker, b"")?;
+            assert_eq!(status, 400, "{method} {path}");
+            assert_eq!(error_code(&body), "invalid_input", "{method} {path}");
+        }
+    }
+    // The victim's allowance is untouched: two more requests pass, the
+    // fourth in the window is limited.
+    for _ in 0..2 {
+        let (status, _, _) = exchange_with(&server.addr, "GET", "/", &victim, b"")?;
+        assert_eq!(status, 200);
+    }
+    let (status, _, _) = exchange_with(&server.addr, "GET", "/", &victim, b"")?;
+    assert_eq!(status, 429);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Nothing half-written: cut-off uploads and guests killed mid-upload.
+// ---------------------------------------------------------------------------
+
+/// The ids of the local store's open multipart uploads.
+fn open_uploads(data: &Path) -> Vec<String> {
+    std::fs::read_dir(data.join("s3"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|entry| {
+                    let name = entry.file_name().into_string().ok()?;
+                    let id = name.strip_prefix(".upload-")?.strip_suffix(".json")?;
+                    Some(id.to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Waits (up to a generous minute) until `condition` holds.
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) -> anyhow::Result<()> {
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        anyhow::ensure!(Instant::now() < give_up, "gave up waiting until {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// Starts a chunked upload of `key` and sends one chunk of six MiB, more
+/// than a 5 MiB part, then waits until the store has an open multipart
+/// upload for it. Returns the connection, still open.
+fn start_chunked_upload(server: &Server, data: &Path, key: &str) -> anyhow::Result<TcpStream> {
+    let mut stream = TcpStream::connect(&server.addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+    write!(
+        stream,
+        "PUT /objects/{key} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+        server.addr,
+        common::WRITE_AUTHORIZATION
+    )?;
+    let chunk = vec![b'x'; 6 * 1024 * 1024];
+    write!(stream, "{:x}\r\n", chunk.len())?;
+    stream.write_all(&chunk)?;
+    stream.write_all(b"\r\n")?;
+    stream.flush()?;
+    wait_until("the upload's first part is in", || {
+        !open_uploads(data).is_empty()
+    })?;
+    Ok(stream)
+}
+
+/// The local S3 store's address, as `serve` printed it.
+fn s3_endpoint(server: &Server) -> anyhow::Result<String> {
+    anyhow::ensure!(server.printed("local S3 store"), "no S3 line printed");
+    let lines = server.stdout.lock().unwrap_or_else(|e| e.into_inner());
+    lines
+        .iter()
+        .find_map(|line| line.strip_prefix("local S3 store"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(|url| url.trim_end_matches('/').to_owned())
+        .ok_or_else(|| anyhow::anyhow!("no S3 address printed"))
+}
+
+#[test]
+fn a_client_cut_off_mid_chunked_upload_leaves_no_object_and_no_open_upload() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = start_command(serve_command(
+        data.path(),
+        &["--config", "s3-part-size=5242880"],
+    )?)?;
+    let stream = start_chunked_upload(&server, data.path(), "cut.bin")?;
+    // The client goes away halfway: no final chunk ever comes.
+    drop(stream);
+    wait_until("the guest has aborted its upload", || {
+        open_uploads(data.path()).is_empty()
+    })?;
+    assert!(!data.path().join("s3/uploads/cut.bin").exists());
+    // The server is fine afterwards.
+    let (status, _) = exchange(&server.addr, "GET", "/", b"")?;
+    assert_eq!(status, 200);
+    Ok(())
+}
+
+#[test]
+fn sweep_removes_the_upload_of_a_guest_killed_at_its_deadline() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = start_command(serve_command(
+        data.path(),
+        &[
+            "--request-timeout-ms",
+            "3000",
+            "--config",
+            "s3-part-size=5242880",
+        ],
+    )?)?;
+    let mut stream = start_chunked_upload(&server, data.path(), "stalled.bin")?;
+    // The client stalls; the host's deadline kills the guest, mid-upload.
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 504"), "{answer}");
+    let left = open_uploads(data.path());
+    assert_eq!(left.len(), 1, "the killed guest could not abort");
+
+    let endpoint = s3_endpoint(&server)?;
+    let sweep = |extra: &[&str]| -> anyhow::Result<(bool, String, String)> {
+        let output = Command::new(env!("CARGO_BIN_EXE_edgeplug-host"))
+            .args(["s3", "sweep", "--endpoint", &endpoint])
+            .args(["--bucket", "uploads", "--access-key-id", "edgeplug-local"])
+            .args(extra)
+            .env("EDGEPLUG_S3_SECRET", LOCAL_S3_SECRET)
+            .output()?;
+        Ok((
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ))
+    };
+    // Younger than a day: kept.
+    let (ok, stdout, stderr) = sweep(&["--older-than", "24h"])?;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("aborted 0 upload(s); kept 1"), "{stdout}");
+    // A dry run names it and aborts nothing.
+    let (ok, stdout, stderr) = sweep(&["--older-than", "0s", "--dry-run"])?;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("would abort stalled.bin"), "{stdout}");
+    assert_eq!(open_uploads(data.path()), left);
+    // The real sweep aborts it.
+    let (ok, stdout, stderr) = sweep(&["--older-than", "0s"])?;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("aborted stalled.bin (upload {})", left[0])),
+        "{stdout}"
+    );
+    assert!(open_uploads(data.path()).is_empty());
+    assert!(!stdout.contains(LOCAL_S3_SECRET) && !stderr.contains(LOCAL_S3_SECRET));
+    // A wrong secret is refused by the store, and the sweep fails.
+    let output = Command::new(env!("CARGO_BIN_EXE_edgeplug-host"))
+        .args([
+            "s3",
+            "sweep",
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            "uploads",
+        ])
+        .args(["--access-key-id", "edgeplug-local", "--older-than", "0s"])
+        .env("EDGEPLUG_S3_SECRET", "not-the-local-secret")
+        .output()?;
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("403"));
     Ok(())
 }

@@ -181,6 +181,7 @@ async fn http_load(
             Until::Elapsed(Duration::from_secs(secs)),
             "/",
         )
+        .with_request_timeout(load::REQUEST_TIMEOUT)
     };
     let warm = load::run(&plan(1)).await?;
     let run = load::run(&plan(secs)).await?;
