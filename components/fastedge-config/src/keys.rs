@@ -7,7 +7,7 @@ pub const SECRET_KEYS: [&str; 3] = ["s3-secret-access-key", "s3-session-token", 
 
 /// Every key the edgeplug components read. FastEdge's dictionary cannot be
 /// enumerated, so `get-all` reports the ones of these that are set.
-pub const KNOWN_KEYS: [&str; 12] = [
+pub const KNOWN_KEYS: [&str; 25] = [
     "kv-bucket",
     "counter-prefix",
     "s3-endpoint",
@@ -18,8 +18,21 @@ pub const KNOWN_KEYS: [&str; 12] = [
     "s3-region",
     "s3-addressing",
     "s3-key-prefix",
+    "s3-refuse-overwrite",
+    "s3-connect-timeout-ms",
+    "s3-first-byte-timeout-ms",
+    "s3-between-bytes-timeout-ms",
+    "s3-multipart-threshold",
+    "s3-part-size",
+    "s3-retry-max-attempts",
+    "s3-retry-base-ms",
+    "s3-retry-max-backoff-ms",
+    "s3-retry-deadline-ms",
     "max-upload-bytes",
+    "max-increment",
     "upload-token",
+    "allow-anonymous-uploads",
+    "allow-anonymous-counter-writes",
 ];
 
 /// Whether `key` is read from the secret store.
