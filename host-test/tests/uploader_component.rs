@@ -139,12 +139,19 @@ async fn missing_config_is_an_internal_error_naming_the_key() -> anyhow::Result<
 #[tokio::test]
 async fn an_unreachable_store_is_unavailable() -> anyhow::Result<()> {
     let (uploader, context, _s3) = uploader();
-    // No route and no network: the host answers as a refused connection would.
+    // No route and no network: the host answers as for a name that does not
+    // resolve (`destination-not-found`).
     context.set_config("s3-endpoint", "http://nowhere.test:9000");
     match uploader.put("k", whole(&b"x"[..]), sized(1)).await? {
         Err(WitError::Unavailable(message)) => assert!(!message.is_empty()),
         other => panic!("expected unavailable, got {other:?}"),
     }
+    // A name that does not resolve will not resolve on a retry either.
+    assert_eq!(
+        context.outbound().requests().len(),
+        1,
+        "an unknown host is not retried"
+    );
     Ok(())
 }
 
@@ -173,15 +180,21 @@ async fn bad_keys_are_refused_before_any_request() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn a_body_shorter_than_announced_is_refused() -> anyhow::Result<()> {
-    let (uploader, _context, s3) = uploader();
+    let (uploader, context, s3) = uploader();
     let result = uploader
         .put("short.bin", whole(&b"0123456789"[..]), sized(20))
         .await?;
-    assert!(
-        result.is_err(),
-        "a short body must not be stored: {result:?}"
-    );
+    // docs/routes.md: a body cut off before its end is `invalid_input`.
+    match &result {
+        Err(WitError::InvalidInput(message)) => assert!(
+            message.contains("cut off") && message.contains("10 bytes arrived"),
+            "{message}"
+        ),
+        other => panic!("a short body must be invalid-input, got {other:?}"),
+    }
     assert_eq!(s3.object("short.bin"), None);
+    // Nothing goes upstream: a body this small is held whole before its PUT.
+    assert!(context.outbound().requests().is_empty());
     Ok(())
 }
 
@@ -398,20 +411,61 @@ async fn single_put_corruption_is_retried() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn persistent_failure_aborts() -> anyhow::Result<()> {
     let (uploader, context, s3, faulty) = faulty();
+    context.set_config("s3-retry-max-attempts", "3");
     context.set_config("s3-retry-base-ms", "1");
     faulty.always(Matcher::Part(2), Fault::internal_error());
     let result = uploader
         .put("fail.bin", PatternBody::new(20 * MIB), sized(20 * MIB))
         .await?;
-    eprintln!("{result:?}");
-    assert!(matches!(result, Err(WitError::Upstream(ref e)) if e.status == 500));
-    let methods: Vec<String> = context
-        .outbound()
-        .requests()
+    assert!(
+        matches!(result, Err(WitError::Upstream(ref e)) if e.status == 500),
+        "{result:?}"
+    );
+    let requests = context.outbound().requests();
+    let sent: Vec<String> = requests
         .iter()
         .map(|r| format!("{} {}", r.method, r.uri.query().unwrap_or("")))
         .collect();
-    eprintln!("{methods:#?}");
+    let upload_id = |query: &str| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("uploadId="))
+            .map(str::to_owned)
+    };
+    // The failing part was tried exactly as often as configured.
+    let part_two: Vec<&host_test::RecordedRequest> = requests
+        .iter()
+        .filter(|r| {
+            r.method == "PUT"
+                && r.uri
+                    .query()
+                    .is_some_and(|q| q.split('&').any(|p| p == "partNumber=2"))
+        })
+        .collect();
+    assert_eq!(part_two.len(), 3, "{sent:#?}");
+    assert_eq!(faulty.fired().len(), 3, "{sent:#?}");
+    // Then the upload was aborted: one DELETE ?uploadId= of that upload,
+    // the last request, and no Complete.
+    let id = upload_id(part_two[0].uri.query().unwrap_or("")).expect("parts name their upload");
+    let last = requests.last().expect("requests were sent");
+    assert_eq!(last.method, "DELETE", "{sent:#?}");
+    assert_eq!(
+        upload_id(last.uri.query().unwrap_or("")).as_deref(),
+        Some(id.as_str()),
+        "{sent:#?}"
+    );
+    assert_eq!(last.uri.path(), "/uploads/fail.bin");
+    assert_eq!(
+        requests.iter().filter(|r| r.method == "DELETE").count(),
+        1,
+        "{sent:#?}"
+    );
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.method == "POST" && r.uri.query().and_then(upload_id).is_some()),
+        "nothing was completed: {sent:#?}"
+    );
     assert_eq!(s3.object("fail.bin"), None);
     assert!(s3.s3.open_multipart_uploads().is_empty());
     Ok(())
@@ -420,13 +474,24 @@ async fn persistent_failure_aborts() -> anyhow::Result<()> {
 #[tokio::test]
 async fn unreachable_is_retried_then_unavailable() -> anyhow::Result<()> {
     let (uploader, context, _s3) = uploader();
-    context.set_config("s3-endpoint", "http://nowhere.test:9000");
+    // A store that refuses connections: worth retrying, as a restart would.
+    context.outbound().refuse(common::S3_AUTHORITY);
+    context.set_config("s3-retry-max-attempts", "3");
+    context.set_config("s3-retry-base-ms", "0");
     let result = uploader.put("k", whole(&b"x"[..]), sized(1)).await?;
+    let requests = context.outbound().requests_to(common::S3_AUTHORITY);
+    let sent: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.uri))
+        .collect();
     assert_eq!(
-        context.outbound().requests().len(),
-        1,
-        "an unknown host is not retried"
+        sent,
+        vec!["PUT http://s3.test:9000/uploads/k".to_owned(); 3],
+        "the configured 3 attempts reached the store"
     );
-    assert!(matches!(result, Err(WitError::Unavailable(_))));
+    assert!(
+        matches!(&result, Err(WitError::Unavailable(m)) if m.contains("ConnectionRefused")),
+        "{result:?}"
+    );
     Ok(())
 }

@@ -211,7 +211,19 @@ async fn a_part_corrupted_every_time_is_never_stored() -> anyhow::Result<()> {
     rig.faults
         .always(Matcher::Part(1), Fault::CorruptByte { at: 4242 });
     let response = rig.put("fail/corrupt.bin", 2 * PART, false).await?;
-    assert!(!response.status.is_success(), "{}", response.text());
+    // The local store answers a body that no longer matches its signed hash
+    // with a 500 (s3s's way; AWS says 400 BadDigest): retried like any 500,
+    // then docs/routes.md's 502 `upstream` naming the store's status and
+    // code, never its message.
+    assert_eq!(response.status, 502, "{}", response.text());
+    let json = response.json()?;
+    assert_eq!(json["error"]["code"], "upstream", "{json}");
+    assert_eq!(json["error"]["upstream"]["status"], 500, "{json}");
+    assert_eq!(json["error"]["upstream"]["code"], "InternalError", "{json}");
+    assert!(
+        rig.faults.fired().len() > 1,
+        "the corrupted part was sent again before giving up"
+    );
     assert!(rig.s3.s3.open_multipart_uploads().is_empty());
     assert_eq!(rig.s3.object("fail/corrupt.bin"), None);
     Ok(())
