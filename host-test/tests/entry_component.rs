@@ -513,3 +513,195 @@ async fn keys_with_disguising_characters_are_refused() -> anyhow::Result<()> {
     assert!(entry.context().fake_uploader().keys().is_empty());
     Ok(())
 }
+
+/// Seconds since the Unix epoch, now.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Asserts that `expires_at` (unix seconds, from the fake uploader's clock)
+/// is `expires` seconds after a moment inside `[before, after]`: exact, with
+/// no allowance for how long the call took.
+fn assert_expires(json: &serde_json::Value, expires: u64, before: u64, after: u64) {
+    let at = json["expires_at_unix"].as_u64().unwrap_or_default();
+    assert!(
+        (before + expires..=after + expires).contains(&at),
+        "expires_at_unix {at} is not {expires}s after [{before}, {after}]: {json}"
+    );
+}
+
+#[tokio::test]
+async fn the_presign_route_hands_key_expiry_type_and_length_to_the_uploader() -> anyhow::Result<()>
+{
+    let entry = entry();
+    entry.context().set_config("max-upload-bytes", "1000");
+    // The fake uploader's URL and headers echo what it was called with.
+    for (query, expires) in [("&expires=600", 600), ("", 900)] {
+        let before = unix_now();
+        let response = entry
+            .request(
+                "POST",
+                &format!(
+                    "/objects/a/b%20c.jpg/presign?content_type=image%2Fjpeg&content_length=482{query}"
+                ),
+                Bytes::new(),
+            )
+            .await?;
+        let after = unix_now();
+        assert_eq!(response.status, 200, "{}", response.text());
+        let json = response.json()?;
+        assert_eq!(
+            json["url"],
+            format!("https://fake-uploader.invalid/a/b c.jpg?expires={expires}"),
+            "{json}"
+        );
+        assert_eq!(json["method"], "PUT", "{json}");
+        assert_eq!(
+            json["headers"],
+            serde_json::json!({"content-type": "image/jpeg", "content-length": "482"})
+        );
+        assert_expires(&json, expires, before, after);
+    }
+    assert!(
+        entry.context().fake_uploader().keys().is_empty(),
+        "presigning stores nothing"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_presign_post_route_hands_its_policy_to_the_uploader() -> anyhow::Result<()> {
+    let entry = entry();
+    entry.context().set_config("max-upload-bytes", "1000");
+    // The fake uploader's fields echo the policy it was asked for.
+    for (path, key, range, expires) in [
+        (
+            "/objects/users/42/presign-post?prefix=true&content_type=image%2Fpng\
+             &min_length=10&max_length=1000&expires=120",
+            "users/42${filename}",
+            "10,1000",
+            120,
+        ),
+        (
+            "/objects/a/b.png/presign-post?content_type=image%2Fpng&max_length=7",
+            "a/b.png",
+            "0,7",
+            900,
+        ),
+    ] {
+        let before = unix_now();
+        let response = entry.request("POST", path, Bytes::new()).await?;
+        let after = unix_now();
+        assert_eq!(response.status, 200, "{path}: {}", response.text());
+        let json = response.json()?;
+        assert_eq!(
+            json["url"], "https://fake-uploader.invalid/bucket",
+            "{json}"
+        );
+        assert_eq!(json["method"], "POST", "{json}");
+        assert_eq!(
+            json["fields"],
+            serde_json::json!({
+                "key": key,
+                "content-type": "image/png",
+                "x-fake-content-length-range": range,
+                "x-fake-expires": expires.to_string(),
+            }),
+            "{path}"
+        );
+        assert_expires(&json, expires, before, after);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn refused_presign_requests_never_reach_the_uploader() -> anyhow::Result<()> {
+    // A call to the fake uploader would answer this, and the route a 500.
+    let reached = WitError::Internal("the fake uploader was called".into());
+    let presign = "/objects/a/presign?content_type=a%2Fb&content_length=5";
+    let post = "/objects/a/presign-post?content_type=a%2Fb&max_length=5";
+
+    // Writes not configured (403), and a missing or wrong token (401).
+    let closed = closed_entry();
+    closed
+        .context()
+        .fake_uploader()
+        .fail_with(Some(reached.clone()));
+    for path in [presign, post] {
+        let response = send_write(&closed, "POST", path, None).await?;
+        assert_eq!(response.status, 403, "{path}: {}", response.text());
+    }
+    closed.context().set_config("upload-token", TOKEN);
+    for path in [presign, post] {
+        for token in [None, Some("not-the-token")] {
+            let response = send_write(&closed, "POST", path, token).await?;
+            assert_eq!(response.status, 401, "{path}: {}", response.text());
+        }
+    }
+
+    // Bad queries and keys (400), and sizes over the limit (413). (A `..`
+    // segment is the uploader's to refuse: the entry checks only for
+    // characters that disguise a key.)
+    let entry = entry();
+    entry.context().set_config("max-upload-bytes", "100");
+    entry
+        .context()
+        .fake_uploader()
+        .fail_with(Some(reached.clone()));
+    for (path, status) in [
+        ("/objects/a/presign", 400),
+        ("/objects/a/presign?content_type=a%2Fb", 400),
+        ("/objects/a/presign?content_length=5", 400),
+        (
+            "/objects/a/presign?content_type=a%2Fb&content_length=five",
+            400,
+        ),
+        (
+            "/objects/a/presign?content_type=a%2Fb&content_length=5&expires=0",
+            400,
+        ),
+        (
+            "/objects/a/presign?content_type=a%2Fb&content_length=5&expires=604801",
+            400,
+        ),
+        (
+            "/objects/a/presign?content_type=a%2Fb&content_length=101",
+            413,
+        ),
+        (
+            "/objects/a%E2%80%AEb/presign?content_type=a%2Fb&content_length=5",
+            400,
+        ),
+        ("/objects/a/presign-post?max_length=5", 400),
+        ("/objects/a/presign-post?content_type=a%2Fb", 400),
+        (
+            "/objects/a/presign-post?content_type=a%2Fb&max_length=5&min_length=6",
+            400,
+        ),
+        (
+            "/objects/a/presign-post?content_type=a%2Fb&max_length=5&prefix=maybe",
+            400,
+        ),
+        (
+            "/objects/a/presign-post?content_type=a%2Fb&max_length=5&expires=0",
+            400,
+        ),
+        (
+            "/objects/a/presign-post?content_type=a%2Fb&max_length=101",
+            413,
+        ),
+    ] {
+        let response = entry.request("POST", path, Bytes::new()).await?;
+        assert_eq!(response.status, status, "{path}: {}", response.text());
+    }
+
+    // The same routes, well formed, do reach it: the 500 is the fake's.
+    for path in [presign, post] {
+        let response = entry.request("POST", path, Bytes::new()).await?;
+        assert_eq!(response.status, 500, "{path}: {}", response.text());
+        assert_eq!(error_code(&response), "internal");
+    }
+    Ok(())
+}
