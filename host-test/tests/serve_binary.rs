@@ -24,6 +24,8 @@ struct Server {
     addr: String,
     /// What it printed after its address.
     stdout: Arc<Mutex<Vec<String>>>,
+    /// What it logged (its stderr).
+    stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl Drop for Server {
@@ -46,6 +48,47 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+
+    /// Waits (up to a generous minute) until `count` log lines contain
+    /// every one of `texts`, and returns all the log lines that do.
+    fn logged(&self, texts: &[&str], count: usize) -> anyhow::Result<Vec<String>> {
+        let give_up = Instant::now() + Duration::from_secs(60);
+        loop {
+            let lines: Vec<String> = self
+                .stderr
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .filter(|line| texts.iter().all(|text| line.contains(text)))
+                .cloned()
+                .collect();
+            if lines.len() >= count {
+                return Ok(lines);
+            }
+            anyhow::ensure!(
+                Instant::now() < give_up,
+                "gave up waiting for {count} log lines with {texts:?}; got {lines:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Fails if anything the server printed or logged holds a secret it
+    /// was configured with.
+    fn assert_no_secret_printed(&self) {
+        for lines in [&self.stdout, &self.stderr] {
+            let lines = lines.lock().unwrap_or_else(|e| e.into_inner());
+            for line in lines.iter() {
+                for secret in [common::WRITE_TOKEN, LOCAL_S3_SECRET, common::SECRET] {
+                    assert!(
+                        !line.contains(secret),
+                        "a secret was printed (starts {}…)",
+                        &secret[..4]
+                    );
+                }
+            }
+        }
     }
 
     fn socket_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -99,8 +142,12 @@ fn serve_command(data: &Path, flags: &[&str]) -> anyhow::Result<Command> {
 fn start_command(mut command: Command) -> anyhow::Result<Server> {
     let mut child = command
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stderr"))?;
     let stdout = child
         .stdout
         .take()
@@ -110,7 +157,15 @@ fn start_command(mut command: Command) -> anyhow::Result<Server> {
         child,
         addr: String::new(),
         stdout: Arc::default(),
+        stderr: Arc::default(),
     };
+    // Keep draining stderr too, from the start, so every log line is kept.
+    let logged = Arc::clone(&server.stderr);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            logged.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+        }
+    });
     for line in lines.by_ref() {
         let line = line?;
         if let Some(rest) = line.strip_prefix("edgeplug worker") {
@@ -662,6 +717,8 @@ fn the_token_or_the_named_opt_in_opens_writes_on_both_flavors() -> anyhow::Resul
         assert_eq!(status, 200, "{flavor}: {}", String::from_utf8_lossy(&body));
         let (status, _, _) = exchange_with(&server.addr, "POST", "/counters/likes", &[], b"")?;
         assert_eq!(status, 200, "{flavor}");
+        server.logged(&["path=/counters/likes"], 1)?;
+        server.assert_no_secret_printed();
     }
     Ok(())
 }
@@ -781,7 +838,7 @@ fn start_chunked_upload(server: &Server, data: &Path, key: &str) -> anyhow::Resu
     stream.set_read_timeout(Some(Duration::from_secs(120)))?;
     write!(
         stream,
-        "PUT /objects/{key} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "PUT /objects/{key} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
         server.addr,
         common::WRITE_AUTHORIZATION
     )?;
@@ -881,6 +938,7 @@ fn sweep_removes_the_upload_of_a_guest_killed_at_its_deadline() -> anyhow::Resul
     );
     assert!(open_uploads(data.path()).is_empty());
     assert!(!stdout.contains(LOCAL_S3_SECRET) && !stderr.contains(LOCAL_S3_SECRET));
+    server.assert_no_secret_printed();
     // A wrong secret is refused by the store, and the sweep fails.
     let output = Command::new(env!("CARGO_BIN_EXE_edgeplug-host"))
         .args([
@@ -896,5 +954,113 @@ fn sweep_removes_the_upload_of_a_guest_killed_at_its_deadline() -> anyhow::Resul
         .output()?;
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("403"));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Every serve flag README names, through the real binary.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn serve_logs_one_line_per_request() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = start(data.path())?;
+    let requests = [
+        ("GET", "/", 200),
+        ("GET", "/nowhere", 404),
+        ("PUT", "/objects/logged.txt", 201),
+        ("GET", "/counters/page_views", 200),
+    ];
+    for (n, (method, path, status)) in requests.iter().enumerate() {
+        let (got, _) = exchange(&server.addr, method, path, b"hello")?;
+        assert_eq!(got, *status, "{method} {path}");
+        // Each request's line comes, and no other: the lines so far are
+        // exactly one per request, in order.
+        let lines = server.logged(&[" request", "method="], n + 1)?;
+        assert_eq!(lines.len(), n + 1, "{lines:#?}");
+        for ((method, path, status), line) in requests.iter().zip(&lines) {
+            assert!(
+                line.contains(&format!("method={method}"))
+                    && line.contains(&format!("path={path} "))
+                    && line.contains(&format!("status={status}")),
+                "{line}"
+            );
+        }
+    }
+    server.assert_no_secret_printed();
+    Ok(())
+}
+
+#[test]
+fn the_concurrency_flags_queue_then_answer_503_with_retry_after() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = start_command(serve_command(
+        data.path(),
+        &[
+            "--max-concurrent-requests",
+            "1",
+            "--queue-timeout-ms",
+            "200",
+            "--config",
+            "s3-part-size=5242880",
+        ],
+    )?)?;
+    assert!(server.printed("1 requests at once"));
+    // An upload in flight holds the only slot.
+    let mut upload = start_chunked_upload(&server, data.path(), "slot.bin")?;
+    let (status, head, body) = exchange_with(&server.addr, "GET", "/", &[], b"")?;
+    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(error_code(&body), "overloaded");
+    assert!(head.contains("retry-after: 1\r\n"), "{head}");
+    // Once the upload ends, the slot is free again.
+    upload.write_all(b"0\r\n\r\n")?;
+    let mut raw = Vec::new();
+    upload.read_to_end(&mut raw)?;
+    assert!(
+        raw.starts_with(b"HTTP/1.1 201"),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+    let (status, _, _) = exchange_with(&server.addr, "GET", "/", &[], b"")?;
+    assert_eq!(status, 200);
+    Ok(())
+}
+
+#[test]
+fn max_memory_mib_caps_a_guest_and_the_next_request_succeeds() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    // Enough for routing and counters, not for an 8 MiB part buffer.
+    let server = start_command(serve_command(data.path(), &["--max-memory-mib", "6"])?)?;
+    assert!(server.printed("6 MiB per memory"));
+    let mut stream = TcpStream::connect(&server.addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+    // A 20 MiB upload of which only the first 64 KiB are sent: the guest
+    // fails on its part buffer, and the answer comes without the rest.
+    write!(
+        stream,
+        "PUT /objects/big.bin HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        server.addr,
+        common::WRITE_AUTHORIZATION,
+        20 * 1024 * 1024
+    )?;
+    stream.write_all(&[7u8; 64 * 1024])?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let answer = String::from_utf8_lossy(&raw);
+    assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
+    assert!(answer.contains("\"internal\""), "{answer}");
+    assert!(!data.path().join("s3/uploads/big.bin").exists());
+    let (status, _) = exchange(&server.addr, "GET", "/", b"")?;
+    assert_eq!(status, 200);
+    Ok(())
+}
+
+#[test]
+fn the_allocator_flag_chooses_on_demand_allocation() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = start_command(serve_command(data.path(), &["--allocator", "on-demand"])?)?;
+    assert!(server.printed("on-demand allocator"));
+    let (status, _) = exchange(&server.addr, "GET", "/", b"")?;
+    assert_eq!(status, 200);
     Ok(())
 }
