@@ -28,6 +28,8 @@ const PROFILE: &str = "component";
 pub struct Outputs {
     /// The portable composed worker.
     pub worker: PathBuf,
+    /// The FastEdge composed worker.
+    pub fastedge_worker: PathBuf,
 }
 
 /// Builds every component, composes the portable worker, validates all of
@@ -78,7 +80,8 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     })?;
     written.push(worker.clone());
 
-    written.push(fastedge_worker(root, &out, &bytes)?);
+    let fastedge_worker = fastedge_worker(root, &out, &bytes)?;
+    written.push(fastedge_worker.clone());
     written.extend(examples(root, &built, &out)?);
 
     println!("xtask: built and validated");
@@ -86,7 +89,10 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
         let size = std::fs::metadata(path)?.len();
         println!("  {:>10} bytes  {}", size, path.display());
     }
-    Ok(Outputs { worker })
+    Ok(Outputs {
+        worker,
+        fastedge_worker,
+    })
 }
 
 /// Copies crate `name`'s artifact from `built` to `out/<name>.wasm` and

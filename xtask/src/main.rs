@@ -60,6 +60,31 @@ enum Command {
     CargoComponent,
 }
 
+/// The composed worker `serve` runs unless the arguments name one: the
+/// FastEdge worker for `--flavor fastedge`, the portable one otherwise.
+fn default_component<'a>(
+    args: &[String],
+    outputs: &'a build::Outputs,
+) -> Option<&'a std::path::Path> {
+    let flag_value = |flag: &str| {
+        let prefix = format!("{flag}=");
+        args.iter().enumerate().find_map(|(i, arg)| {
+            if arg == flag {
+                Some(args.get(i + 1).map(String::as_str).unwrap_or_default())
+            } else {
+                arg.strip_prefix(&prefix)
+            }
+        })
+    };
+    if flag_value("--component").is_some() {
+        return None;
+    }
+    Some(match flag_value("--flavor") {
+        Some("fastedge") => &outputs.fastedge_worker,
+        _ => &outputs.worker,
+    })
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let root = workspace::root()?;
@@ -110,11 +135,11 @@ fn main() -> anyhow::Result<()> {
                 "{}",
                 token::usage_line(&token_path, token::listen_address(&args))
             );
-            serve
-                .arg("serve")
-                .arg("--component")
-                .arg(&outputs.worker)
-                .args(args);
+            serve.arg("serve");
+            if let Some(component) = default_component(&args, &outputs) {
+                serve.arg("--component").arg(component);
+            }
+            serve.args(args);
             // Not `workspace::run`: its messages show the command with
             // `{:?}`, which includes the environment, so the token.
             let status = serve.status().context("cannot start edgeplug-host serve")?;
@@ -124,4 +149,47 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outputs() -> build::Outputs {
+        build::Outputs {
+            worker: "out/worker.wasm".into(),
+            fastedge_worker: "out/worker-fastedge.wasm".into(),
+        }
+    }
+
+    fn component(args: &[&str]) -> Option<std::path::PathBuf> {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        default_component(&args, &outputs()).map(std::path::Path::to_path_buf)
+    }
+
+    #[test]
+    fn serve_runs_the_worker_of_the_flavor_asked_for() {
+        assert_eq!(component(&[]), Some("out/worker.wasm".into()));
+        assert_eq!(
+            component(&["--flavor", "portable"]),
+            Some("out/worker.wasm".into())
+        );
+        assert_eq!(
+            component(&["--listen", "127.0.0.1:0", "--flavor", "fastedge"]),
+            Some("out/worker-fastedge.wasm".into())
+        );
+        assert_eq!(
+            component(&["--flavor=fastedge"]),
+            Some("out/worker-fastedge.wasm".into())
+        );
+    }
+
+    #[test]
+    fn a_component_given_is_left_to_serve() {
+        assert_eq!(component(&["--component", "mine.wasm"]), None);
+        assert_eq!(
+            component(&["--component=mine.wasm", "--flavor", "fastedge"]),
+            None
+        );
+    }
 }
