@@ -351,3 +351,50 @@ async fn presign_post_checks_its_arguments() -> anyhow::Result<()> {
     ));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_post_policy_with_a_session_token_in_another_region_is_accepted_by_the_store()
+-> anyhow::Result<()> {
+    // Temporary credentials: the token is a secret, so it is never printed.
+    const SESSION_TOKEN: &str = "edgeplug-session-token-Rb7nK2";
+    let (context, s3) = common::context_with_s3();
+    let addr = s3.s3.spawn_server("127.0.0.1:0".parse()?).await?;
+    context.set_config("s3-endpoint", format!("http://{addr}"));
+    context.set_config("s3-region", "eu-central-1");
+    context.set_config("s3-session-token", SESSION_TOKEN);
+    let uploader = UploaderClient::new(&common::component("uploader"), context)?;
+    let post = uploader
+        .presign_post(post_options("forms/session.txt", false, 1, 10), 300)
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let credential = post
+        .fields
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("x-amz-credential"))
+        .map(|(_, value)| value.as_str())
+        .unwrap_or_default();
+    assert!(
+        credential.ends_with("/eu-central-1/s3/aws4_request"),
+        "{credential}"
+    );
+    let answer = plain_form_post(addr, &post, &post.fields, b"hi").await?;
+    assert!(
+        (200..300).contains(&answer.status),
+        "{}: {}",
+        answer.status,
+        answer.text.replace(SESSION_TOKEN, "[token]")
+    );
+    assert_eq!(s3.object("forms/session.txt").as_deref(), Some(&b"hi"[..]));
+
+    // Another token than the policy names is refused.
+    let other = with_field(&post.fields, "x-amz-security-token", "another-token");
+    let answer = plain_form_post(addr, &post, &other, b"ho").await?;
+    assert!(
+        !(200..300).contains(&answer.status),
+        "{}: {}",
+        answer.status,
+        answer.text.replace(SESSION_TOKEN, "[token]")
+    );
+    assert_eq!(s3.object("forms/session.txt").as_deref(), Some(&b"hi"[..]));
+    Ok(())
+}
