@@ -7,6 +7,7 @@
 //! first checks that the monolith answers like the composed worker, then
 //! measures both the same way: what composition costs is their ratio.
 
+mod deadline;
 mod parity;
 mod upload;
 
@@ -333,6 +334,26 @@ async fn main() -> anyhow::Result<()> {
         report.insert("monolith".into(), monolith_report.into());
         report.insert("composition_cost".into(), ratios.into());
     }
+
+    let overshoots = deadline::overshoots(&args.wasm_dir.join("misbehave.wasm"), 5).await?;
+    let (median, worst) = (
+        load::quantile(&overshoots, 0.5),
+        overshoots.last().copied().unwrap_or_default(),
+    );
+    println!(
+        "{:<60} {:>10.1} ms median, {:.1} ms worst",
+        format!(
+            "deadline precision: past a {} ms deadline, {} rounds",
+            deadline::DEADLINE.as_millis(),
+            overshoots.len()
+        ),
+        millis(median),
+        millis(worst)
+    );
+    report.insert(
+        "deadline_overshoot_ms".into(),
+        json!({ "median": millis(median), "worst": millis(worst), "rounds": overshoots.len() }),
+    );
 
     let len = args.upload_mib * 1024 * 1024;
     let direct = upload::direct(len).await?;
