@@ -198,7 +198,7 @@ async fn a_region_changed_after_signing_is_refused_by_the_store() -> anyhow::Res
 }
 
 /// Sends a plain, unsigned `PUT` of `body` to `url` straight into the
-/// store, with `headers`: its status.
+/// store, with `headers` (but the body's real length): its status.
 async fn plain_put(
     store: &LocalS3,
     url: &str,
@@ -207,9 +207,15 @@ async fn plain_put(
 ) -> anyhow::Result<u16> {
     let uri: http::Uri = url.parse()?;
     let host = uri.authority().map(|a| a.to_string()).unwrap_or_default();
-    let mut request = http::Request::put(uri).header("host", host);
+    // The body's own length, whatever the headers to send say: a client
+    // sending another body sends its real length.
+    let mut request = http::Request::put(uri)
+        .header("host", host)
+        .header("content-length", body.len());
     for (name, value) in headers {
-        request = request.header(name.as_str(), value.as_str());
+        if !name.eq_ignore_ascii_case("content-length") {
+            request = request.header(name.as_str(), value.as_str());
+        }
     }
     let request = request.body(
         Full::new(Bytes::from_static(body))
@@ -318,6 +324,77 @@ enum Flavor {
     FastEdge,
 }
 
+/// A composed worker of `flavor` with the write token and a reachable store.
+fn worker(flavor: Flavor) -> (HttpWorker, S3Fixture) {
+    let (context, s3) = common::context_with_s3();
+    context.set_config("upload-token", common::WRITE_TOKEN);
+    (composed(flavor, context), s3)
+}
+
+/// Links the composed worker of `flavor`, moving every setting to where
+/// that flavor reads it.
+fn composed(flavor: Flavor, context: HostContext) -> HttpWorker {
+    let name = match flavor {
+        Flavor::Portable => "worker",
+        Flavor::FastEdge => {
+            // FastEdge keeps settings in its app config, not wasi:config.
+            for (key, value) in context.config().iter() {
+                context.fastedge().set_app_config(key, value);
+            }
+            context.replace_config(ConfigValues::new());
+            "worker-fastedge"
+        }
+    };
+    HttpWorker::new(&common::component(name), context)
+        .unwrap_or_else(|e| panic!("{name} links: {e:#}"))
+}
+
+#[tokio::test]
+async fn a_url_presigned_by_the_composed_worker_uploads_into_the_store_on_both_flavors()
+-> anyhow::Result<()> {
+    for flavor in [Flavor::Portable, Flavor::FastEdge] {
+        let (worker, s3) = worker(flavor);
+        let request = http::Request::post(
+            "http://localhost/objects/presigned/cat.txt/presign?content_type=text%2Fplain&content_length=4",
+        )
+        .header("authorization", common::WRITE_AUTHORIZATION)
+        .body(Full::new(Bytes::new()))?;
+        let response = worker.send(request).await?;
+        assert_eq!(response.status, 200, "{flavor:?}: {}", response.text());
+        let json = response.json()?;
+        let url = json["url"].as_str().unwrap_or_default().to_owned();
+        let headers: Vec<(String, String)> = json["headers"]
+            .as_object()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.as_str().unwrap_or_default().into()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(!headers.is_empty(), "{flavor:?}: {json}");
+        // A body of another length than the signed one is refused...
+        assert_eq!(
+            plain_put(&s3.s3, &url, &headers, b"meow!").await? / 100,
+            4,
+            "{flavor:?}"
+        );
+        assert_eq!(s3.object("presigned/cat.txt"), None, "{flavor:?}");
+        // ...and the request the answer describes is stored as sent.
+        assert_eq!(
+            plain_put(&s3.s3, &url, &headers, b"meow").await?,
+            200,
+            "{flavor:?}"
+        );
+        assert_eq!(
+            s3.object("presigned/cat.txt"),
+            Some(b"meow".to_vec()),
+            "{flavor:?}"
+        );
+    }
+    Ok(())
+}
+
 /// How the store cannot be reached.
 #[derive(Debug, Clone, Copy)]
 enum Unreachable {
@@ -343,19 +420,7 @@ fn worker_with_an_unreachable_store(flavor: Flavor, how: Unreachable) -> HttpWor
     context.set_config("upload-token", common::WRITE_TOKEN);
     context.set_config("s3-retry-max-attempts", "2");
     context.set_config("s3-retry-base-ms", "0");
-    let name = match flavor {
-        Flavor::Portable => "worker",
-        Flavor::FastEdge => {
-            // FastEdge keeps settings in its app config, not wasi:config.
-            for (key, value) in context.config().iter() {
-                context.fastedge().set_app_config(key, value);
-            }
-            context.replace_config(ConfigValues::new());
-            "worker-fastedge"
-        }
-    };
-    HttpWorker::new(&common::component(name), context)
-        .unwrap_or_else(|e| panic!("{name} links: {e:#}"))
+    composed(flavor, context)
 }
 
 #[tokio::test]
