@@ -191,8 +191,10 @@ async fn a_store_that_never_answers_gets_a_clean_503() -> anyhow::Result<()> {
         .await?;
     assert_eq!(response.status, 503, "{}", response.text());
     let json = response.json()?;
-    assert!(json["error"]["code"].is_string(), "{json}");
+    assert_eq!(json["error"]["code"], "unavailable", "{json}");
     assert!(!response.text().contains(SECRET));
+    // A timed-out answer is worth retrying: both configured attempts went.
+    assert_eq!(context.outbound().requests().len(), 2);
 
     // The uploader alone says the same, as `unavailable`.
     let result = uploader(&context)
