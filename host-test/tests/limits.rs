@@ -4,13 +4,12 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt as _;
 use host_test::serve::{ServeOptions, Server};
-use host_test::{Fault, FaultyS3, HostContext, HttpWorker, Matcher, TimedOut};
+use host_test::{Fault, HostContext, HttpWorker, Matcher, TimedOut};
 
 /// Every test here measures a deadline or spins a guest on a core: one test
 /// at a time, so no other test's spinning guest delays a deadline being
@@ -20,12 +19,8 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_past_its_deadline_times_out_and_the_next_succeeds() -> anyhow::Result<()> {
     let _serial = ONE_AT_A_TIME.lock().await;
-    let (context, s3) = common::context_with_s3();
+    let (context, _s3, faults) = common::context_with_faulty_s3();
     context.set_config("allow-anonymous-uploads", "true");
-    let faults = FaultyS3::new(Arc::new(s3.s3.clone()));
-    context
-        .outbound()
-        .route(common::S3_AUTHORITY, Arc::new(faults.clone()));
     // A stall nothing but the deadline can end.
     faults.always(Matcher::Any, Fault::Stall(Duration::from_secs(3600)));
     let timeout = Duration::from_millis(300);

@@ -387,11 +387,7 @@ async fn key_prefix() -> anyhow::Result<()> {
 }
 
 fn faulty() -> (UploaderClient, HostContext, S3Fixture, host_test::FaultyS3) {
-    let (context, s3) = common::context_with_s3();
-    let faulty = host_test::FaultyS3::new(std::sync::Arc::new(s3.s3.clone()));
-    context
-        .outbound()
-        .route(common::S3_AUTHORITY, std::sync::Arc::new(faulty.clone()));
+    let (context, s3, faulty) = common::context_with_faulty_s3();
     let client =
         UploaderClient::new(&common::component("uploader"), context.clone()).expect("links");
     (client, context, s3, faulty)

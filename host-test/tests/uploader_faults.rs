@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use common::{ACCESS_KEY_ID, BUCKET, S3_AUTHORITY, S3Fixture, SECRET};
+use common::{ACCESS_KEY_ID, BUCKET, S3Fixture, SECRET};
 use host_test::bindings::WitError;
 use host_test::bodies::{PatternBody, pattern_sha256, sha256_hex};
 use host_test::sweep::{S3Target, sweep};
@@ -23,11 +22,7 @@ const PART: u64 = 5 * MIB;
 /// A context with a fault layer in front of the local store, 5 MiB parts
 /// and fast retries.
 fn faulty_context() -> (HostContext, S3Fixture, FaultyS3) {
-    let (context, s3) = common::context_with_s3();
-    let faults = FaultyS3::new(Arc::new(s3.s3.clone()));
-    context
-        .outbound()
-        .route(S3_AUTHORITY, Arc::new(faults.clone()));
+    let (context, s3, faults) = common::context_with_faulty_s3();
     context.set_config("s3-part-size", PART.to_string());
     context.set_config("s3-multipart-threshold", PART.to_string());
     context.set_config("s3-retry-base-ms", "1");

@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use bytes::Bytes;
-use common::{BUCKET, S3_AUTHORITY, S3Fixture, SECRET};
+use common::{BUCKET, S3Fixture, SECRET};
 use host_test::bodies::{PatternBody, pattern_sha256, sha256_hex};
 use host_test::{Fault, FaultyS3, HttpWorker, Matcher, OutboundHandler, Response};
 use http_body_util::{BodyExt, Full};
@@ -24,12 +22,7 @@ struct Rig {
 /// The composed worker with 5 MiB parts, a 5 MiB multipart threshold, fast
 /// retries, and a fault layer in front of the store.
 fn rig() -> Rig {
-    let (context, s3) = common::context_with_s3();
-    let faults = FaultyS3::new(Arc::new(s3.s3.clone()));
-    // Replaces the plain store the fixture routed there.
-    context
-        .outbound()
-        .route(S3_AUTHORITY, Arc::new(faults.clone()));
+    let (context, s3, faults) = common::context_with_faulty_s3();
     context.set_config("s3-part-size", PART.to_string());
     context.set_config("s3-multipart-threshold", PART.to_string());
     context.set_config("s3-retry-base-ms", "5");

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use host_test::artifacts::component_path;
-use host_test::{HostContext, LocalS3, S3Credentials, load_component};
+use host_test::{FaultyS3, HostContext, LocalS3, S3Credentials, load_component};
 use wasmtime::component::Component;
 
 /// The bucket uploads go to.
@@ -58,4 +58,17 @@ pub fn context_with_s3() -> (HostContext, S3Fixture) {
     context.set_config("s3-access-key-id", ACCESS_KEY_ID);
     context.set_config("s3-secret-access-key", SECRET);
     (context, S3Fixture { s3, _dir: dir })
+}
+
+/// [`context_with_s3`] with a fault layer in front of the store: every
+/// request to `s3.test:9000` passes through the returned [`FaultyS3`], on
+/// which a test sets its faults.
+pub fn context_with_faulty_s3() -> (HostContext, S3Fixture, FaultyS3) {
+    let (context, s3) = context_with_s3();
+    let faults = FaultyS3::new(Arc::new(s3.s3.clone()));
+    // Replaces the plain store the fixture routed there.
+    context
+        .outbound()
+        .route(S3_AUTHORITY, Arc::new(faults.clone()));
+    (context, s3, faults)
 }
