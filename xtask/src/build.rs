@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::{compose, inspect, workspace};
+use crate::inspect::Platform;
+use crate::{compose, inspect, user_compose, workspace};
 
 /// The guest crates, in the order they are reported.
 pub const COMPONENTS: [&str; 3] = ["counter", "uploader", "entry"];
@@ -117,34 +118,24 @@ fn compose_into(to: &Path, wac: &Path, packages: &[(&str, PathBuf)]) -> anyhow::
 }
 
 /// Composes `worker-fastedge.wasm` from the components and the adapters in
-/// `out`, validates it and checks that FastEdge can link it. `portable` (the
+/// `out` through the path users' compositions take
+/// ([`user_compose::compose_checked`]: validated and checked against
+/// FastEdge's rules), and writes it only when it passes. `portable` (the
 /// portable worker) must fail that check: proof that the check still bites.
 fn fastedge_worker(root: &Path, out: &Path, portable: &[u8]) -> anyhow::Result<PathBuf> {
     let worker = out.join("worker-fastedge.wasm");
-    let bytes = compose_into(
-        &worker,
+    let bytes = user_compose::compose_checked(
         &root.join("compose/worker-fastedge.wac"),
-        &fastedge_packages(out),
+        Platform::Fastedge,
+        &user_compose::default_packages(out),
     )?;
-    inspect::check_fastedge_world(&inspect::world_of(&bytes)?)
-        .with_context(|| format!("{} cannot run on FastEdge", worker.display()))?;
+    user_compose::write_whole(&worker, &bytes)?;
     if inspect::check_fastedge_world(&inspect::world_of(portable)?).is_ok() {
         anyhow::bail!(
             "the FastEdge import check accepted the portable worker, which imports wasi:keyvalue: the check is broken"
         );
     }
     Ok(worker)
-}
-
-/// The packages `compose/worker-fastedge.wac` names, from `out`.
-fn fastedge_packages(out: &Path) -> [(&'static str, PathBuf); 5] {
-    [
-        ("edgeplug:counter", out.join("counter.wasm")),
-        ("edgeplug:uploader", out.join("uploader.wasm")),
-        ("edgeplug:entry", out.join("entry.wasm")),
-        ("edgeplug:fastedge-kv", out.join("fastedge-kv.wasm")),
-        ("edgeplug:fastedge-config", out.join("fastedge-config.wasm")),
-    ]
 }
 
 /// Copies and validates the example components, then composes the
@@ -230,7 +221,7 @@ mod tests {
             .collect();
         let unwired = unwired.join("\n");
         assert_ne!(unwired, source, "the kv wiring was found and removed");
-        let bytes = compose::compose_source(&unwired, &fastedge_packages(&out))
+        let bytes = compose::compose_source(&unwired, &user_compose::default_packages(&out))
             .unwrap_or_else(|e| panic!("composes (run `cargo xtask build` first): {e:#}"));
         let world = inspect::world_of(&bytes).expect("a component");
         let error = inspect::check_fastedge_world(&world)
@@ -277,7 +268,7 @@ mod tests {
         let out = workspace::output_dir(&root);
         let bytes = compose::compose(
             &root.join("compose/worker-fastedge.wac"),
-            &fastedge_packages(&out),
+            &user_compose::default_packages(&out),
         )
         .unwrap_or_else(|e| panic!("composes (run `cargo xtask build` first): {e:#}"));
         inspect::check_fastedge_world(&inspect::world_of(&bytes).expect("a component"))

@@ -11,10 +11,15 @@ mod inspect;
 mod monolith;
 mod redis;
 mod token;
+mod user_compose;
 mod workspace;
+
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+
+use crate::inspect::Platform;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "edgeplug's build, test and serve tasks")]
@@ -58,6 +63,25 @@ enum Command {
     /// `cargo component build --release --target wasm32-wasip2` and check
     /// that its WIT world equals the one the xtask's build has.
     CargoComponent,
+    /// Build, then compose your own .wac with edgeplug's components
+    /// (edgeplug:counter, edgeplug:uploader, edgeplug:entry,
+    /// edgeplug:fastedge-kv, edgeplug:fastedge-config) and yours (--dep),
+    /// check that the platform can run the result, and only then write it.
+    Compose {
+        /// The .wac file to compose.
+        wac: PathBuf,
+        /// The platform whose import rules the result must meet.
+        #[arg(long, value_enum)]
+        platform: Platform,
+        /// Where to write the composed component.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// A package the .wac names and the component that provides it,
+        /// as `<package>=<path.wasm>` (e.g. my:app=app.wasm); repeatable.
+        /// An edgeplug:* name replaces edgeplug's component.
+        #[arg(long = "dep", value_name = "PACKAGE=PATH")]
+        deps: Vec<String>,
+    },
 }
 
 /// The composed worker `serve` runs unless the arguments name one: the
@@ -124,6 +148,22 @@ fn main() -> anyhow::Result<()> {
         }
         Command::CargoComponent => {
             cargo_component::check_all(&root)?;
+        }
+        Command::Compose {
+            wac,
+            platform,
+            output,
+            deps,
+        } => {
+            user_compose::run(
+                &root,
+                &user_compose::Args {
+                    wac,
+                    platform,
+                    output,
+                    deps,
+                },
+            )?;
         }
         Command::Serve { args } => {
             let outputs = build::all(&root)?;
