@@ -15,7 +15,7 @@ pub const ADAPTERS: [&str; 2] = ["fastedge-kv", "fastedge-config"];
 
 /// The example crates in `examples/` that are components (built like the
 /// components, with the same profile).
-pub const EXAMPLES: [&str; 2] = ["rate-limiter", "weather-cache"];
+pub const EXAMPLES: [&str; 3] = ["rate-limiter", "weather-cache", "browser-upload"];
 
 /// Components built only for host-test's own tests (never composed or
 /// shipped): `misbehave` loops or allocates on request.
@@ -144,7 +144,10 @@ fn fastedge_worker(root: &Path, out: &Path, portable: &[u8]) -> anyhow::Result<P
 /// and must not import the `wasi:http/incoming-handler` the limiter hands
 /// requests to (that import must be wired to the entry). The rate
 /// limiter's tests also get `limiter-over-entry.wasm`, which leaves
-/// `edgeplug:worker/{counter,uploader}` to the test host.
+/// `edgeplug:worker/{counter,uploader}` to the test host. The
+/// browser-upload app is composed the way a user's own FastEdge app is
+/// (`cargo xtask compose --platform fastedge`), into
+/// `browser-upload-fastedge.wasm`.
 fn examples(root: &Path, built: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for name in EXAMPLES {
@@ -170,6 +173,20 @@ fn examples(root: &Path, built: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf
         &limited_worker_packages(out),
     )?;
     written.push(fixture);
+
+    let app = out.join("browser-upload-fastedge.wasm");
+    let mut packages = user_compose::default_packages(out);
+    packages.push((
+        "edgeplug-examples:browser-upload".to_owned(),
+        out.join("browser-upload.wasm"),
+    ));
+    let bytes = user_compose::compose_checked(
+        &root.join("examples/browser-upload/browser-upload.wac"),
+        Platform::Fastedge,
+        &packages,
+    )?;
+    user_compose::write_whole(&app, &bytes)?;
+    written.push(app);
     Ok(written)
 }
 
