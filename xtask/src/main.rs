@@ -6,7 +6,9 @@
 
 mod build;
 mod cargo_component;
+mod chromium;
 mod compose;
+mod debian;
 mod inspect;
 mod monolith;
 mod redis;
@@ -119,6 +121,8 @@ fn main() -> anyhow::Result<()> {
         Command::Test { args } => {
             build::all(&root)?;
             let redis = redis::start()?;
+            // The browser test (host-test/tests/browser_upload.rs) drives it.
+            chromium::ensure()?;
             let mut cargo = workspace::cargo(&root);
             cargo.env("EDGEPLUG_REDIS_URL", &redis.url);
             cargo.args(["test", "--workspace", "--exclude", "xtask"]);

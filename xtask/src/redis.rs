@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-use crate::workspace;
+use crate::debian;
 
 /// The loopback port the test Redis listens on (not 6379, so a developer's
 /// own Redis is left alone).
@@ -28,51 +28,14 @@ impl Drop for TestRedis {
     }
 }
 
-fn installed() -> bool {
-    Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Installs Debian's `redis-server` when it is missing and this is a root
-/// shell with apt (a fresh CI or dev machine); otherwise says what to do.
-fn install() -> anyhow::Result<()> {
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-    if !is_root {
-        bail!(
-            "redis-server is not installed: install it (Debian: apt-get install redis-server) or set EDGEPLUG_REDIS_URL"
-        );
-    }
-    eprintln!("xtask: installing redis-server with apt-get");
-    let apt = |args: &[&str]| {
-        let mut command = Command::new("apt-get");
-        command
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null());
-        workspace::run(&mut command)
-    };
-    if apt(&["install", "-y", "redis-server"]).is_err() {
-        apt(&["update"])?;
-        apt(&["install", "-y", "redis-server"])?;
-    }
-    Ok(())
-}
-
 /// Uses `$EDGEPLUG_REDIS_URL` when set; otherwise starts `redis-server` on
 /// loopback (installing it first if need be) without persistence.
 pub fn start() -> anyhow::Result<TestRedis> {
     if let Ok(url) = std::env::var("EDGEPLUG_REDIS_URL") {
         return Ok(TestRedis { child: None, url });
     }
-    if !installed() {
-        install()?;
+    if !debian::runs("redis-server") {
+        debian::install(&["redis-server"], "set EDGEPLUG_REDIS_URL")?;
     }
     let child = Command::new("redis-server")
         .args([
