@@ -39,6 +39,7 @@ pub mod next_handler;
 mod outbound;
 mod request;
 mod s3;
+mod s3_cors;
 mod s3_listing;
 pub mod serve;
 mod state;
@@ -65,6 +66,7 @@ pub use outbound::{
 };
 pub use request::{FullBody, Request};
 pub use s3::{LocalS3, S3Credentials};
+pub use s3_cors::CorsRule;
 pub use state::HostState;
 pub use typed::{CounterClient, UploadOptions, UploaderClient};
 pub use worker::{HttpWorker, Response, TimedOut};

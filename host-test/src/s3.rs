@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use http_body_util::BodyExt;
@@ -10,6 +11,7 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
 use crate::outbound::OutboundHandler;
+use crate::s3_cors::{self, CorsRule};
 use crate::s3_listing::ListingFs;
 
 /// Credentials and the bucket a [`LocalS3`] is set up with.
@@ -34,16 +36,21 @@ impl std::fmt::Debug for S3Credentials {
 /// signature (header or presigned), so a badly signed upload fails.
 ///
 /// Objects land as plain files: `{root}/{bucket}/{key}`.
+///
+/// It answers browsers on other origins only once given a CORS rule
+/// ([`LocalS3::with_cors`]), as an S3 bucket does.
 #[derive(Clone)]
 pub struct LocalS3 {
     service: S3Service,
     root: PathBuf,
+    cors: Option<Arc<CorsRule>>,
 }
 
 impl std::fmt::Debug for LocalS3 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LocalS3")
             .field("root", &self.root)
+            .field("cors", &self.cors)
             .finish_non_exhaustive()
     }
 }
@@ -70,6 +77,7 @@ impl LocalS3 {
         Ok(Self {
             service: builder.build(),
             root: root.canonicalize()?,
+            cors: None,
         })
     }
 
@@ -83,7 +91,17 @@ impl LocalS3 {
         Ok(Self {
             service: S3ServiceBuilder::new(fs).build(),
             root: root.canonicalize()?,
+            cors: None,
         })
+    }
+
+    /// The store answering browsers as a bucket with the CORS rule `rule`
+    /// does (see [`CorsRule`]), over TCP and in process alike. A rule
+    /// with no origins leaves the store without CORS, as it starts.
+    #[must_use]
+    pub fn with_cors(mut self, rule: CorsRule) -> Self {
+        self.cors = (!rule.allowed_origins.is_empty()).then(|| Arc::new(rule));
+        self
     }
 
     /// The folder objects are stored in.
@@ -124,7 +142,8 @@ impl LocalS3 {
             .collect()
     }
 
-    /// The `s3s` service, to mount elsewhere.
+    /// The `s3s` service, to mount elsewhere; without the CORS rule, which
+    /// sits in front of it.
     pub fn service(&self) -> &S3Service {
         &self.service
     }
@@ -133,7 +152,14 @@ impl LocalS3 {
     pub async fn serve(self, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
         loop {
             let (stream, _) = listener.accept().await?;
-            let service = self.service.clone();
+            let (service, cors) = (self.service.clone(), self.cors.clone());
+            let service =
+                hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                    let (service, cors) = (service.clone(), cors.clone());
+                    async move {
+                        s3_cors::call(cors.as_deref(), &service, request.map(s3s::Body::from)).await
+                    }
+                });
             tokio::spawn(async move {
                 let io = hyper_util::rt::TokioIo::new(stream);
                 let builder = hyper_util::server::conn::auto::Builder::new(
@@ -169,9 +195,7 @@ impl OutboundHandler for LocalS3 {
         request: http::Request<WasiBody>,
     ) -> Result<http::Response<WasiBody>, HttpError> {
         let request = request.map(s3s::Body::http_body_unsync);
-        let response = self
-            .service
-            .call(request)
+        let response = s3_cors::call(self.cors.as_deref(), &self.service, request)
             .await
             .map_err(|e| HttpError::InternalError(Some(format!("local S3: {e:?}"))))?;
         Ok(response.map(|body| {

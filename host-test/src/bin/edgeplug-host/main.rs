@@ -12,8 +12,8 @@ use clap::{Parser, Subcommand};
 use host_test::kv::{KvBackend, MemoryKv, RedbKv, RedisKv};
 use host_test::serve::{ServeOptions, Server, Shutdown};
 use host_test::{
-    ConfigValues, EngineOptions, FastEdge, HostContext, HttpWorker, LocalS3, S3Credentials,
-    load_component,
+    ConfigValues, CorsRule, EngineOptions, FastEdge, HostContext, HttpWorker, LocalS3,
+    S3Credentials, load_component,
 };
 use settings::{Flavor, ServeArgs, Settings};
 use sweep_cmd::SweepArgs;
@@ -77,6 +77,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
     })?;
 
+    // The worker's port is known once bound (it may be 0), and the store's
+    // CORS rule names the worker's origin.
+    let listener = host_test::serve::bind(settings.listen, "the worker").await?;
+    let addr = listener.local_addr()?;
+    // Pages the worker serves may send files straight to the store, as to a
+    // bucket whose CORS rule allows the site; `--s3-cors-origin` adds more.
+    let mut cors_origins = settings::worker_origins(addr);
+    for origin in &settings.s3_cors_origins {
+        if !cors_origins.contains(origin) {
+            cors_origins.push(origin.clone());
+        }
+    }
+
     let credentials = S3Credentials {
         access_key_id: settings.s3_access_key_id.clone(),
         secret_access_key: match &settings.s3_secret_access_key {
@@ -84,7 +97,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             None => random_secret()?,
         },
     };
-    let s3 = LocalS3::new(&settings.s3_data, &credentials)?;
+    let s3 = LocalS3::new(&settings.s3_data, &credentials)?
+        .with_cors(CorsRule::for_origins(cors_origins.iter().cloned()));
     s3.create_bucket(&settings.bucket)?;
     let s3_addr = s3.spawn_server(settings.s3_listen).await?;
 
@@ -136,8 +150,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     context.outbound().allow_network(true);
 
     let worker = HttpWorker::new(&component, context)?;
-    let listener = host_test::serve::bind(settings.listen, "the worker").await?;
-    let addr = listener.local_addr()?;
 
     println!(
         "edgeplug worker   http://{addr}/ ({} flavor)",
@@ -149,6 +161,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings.bucket,
         s3.root().display()
     );
+    println!("S3 CORS origins   {}", cors_origins.join(", "));
     println!(
         "limits            {} requests at once, {} MiB per memory, {}, {} allocator",
         settings.max_concurrent_requests,

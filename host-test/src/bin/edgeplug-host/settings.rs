@@ -2,7 +2,7 @@
 //! defaults.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -97,6 +97,11 @@ pub struct ServeArgs {
     /// The local store's secret key [default: random for each run]
     #[arg(long, env = "EDGEPLUG_S3_SECRET", hide_env_values = true)]
     pub s3_secret_access_key: Option<String>,
+    /// Another browser origin whose pages may call the local store (CORS),
+    /// as `http://localhost:3000` (repeatable); the worker's own origin is
+    /// always allowed
+    #[arg(long = "s3-cors-origin", value_name = "ORIGIN", value_parser = parse_origin)]
+    pub s3_cors_origins: Vec<String>,
     /// How long a request may run before the host answers 504 and tears the
     /// instance down, in ms; 0 for no limit [default: 120000]
     #[arg(long)]
@@ -137,6 +142,8 @@ struct FileSettings {
     bucket: Option<String>,
     s3_access_key_id: Option<String>,
     s3_secret_access_key: Option<String>,
+    #[serde(default)]
+    s3_cors_origins: Vec<String>,
     request_timeout_ms: Option<u64>,
     max_memory_mib: Option<usize>,
     max_concurrent_requests: Option<usize>,
@@ -176,6 +183,9 @@ pub struct Settings {
     pub s3_access_key_id: String,
     /// The local store's secret key, if given.
     pub s3_secret_access_key: Option<String>,
+    /// The browser origins the local store allows besides the worker's own
+    /// ([`worker_origins`]): the file's, then the flags', each once.
+    pub s3_cors_origins: Vec<String>,
     /// The request deadline (`None`: no limit).
     pub request_timeout: Option<Duration>,
     /// The per-memory cap, in bytes.
@@ -216,6 +226,21 @@ impl Settings {
             .unwrap_or(120_000);
         let mut config: Vec<_> = file.config.into_iter().collect();
         config.extend(args.config);
+        let mut s3_cors_origins = Vec::new();
+        for origin in &file.s3_cors_origins {
+            let origin = parse_origin(origin).map_err(|why| {
+                let path = args.config_file.as_deref().unwrap_or(Path::new(""));
+                anyhow::anyhow!("bad config file {}: s3-cors-origins: {why}", path.display())
+            })?;
+            if !s3_cors_origins.contains(&origin) {
+                s3_cors_origins.push(origin);
+            }
+        }
+        for origin in args.s3_cors_origins {
+            if !s3_cors_origins.contains(&origin) {
+                s3_cors_origins.push(origin);
+            }
+        }
         Ok(Self {
             flavor,
             component: args
@@ -247,6 +272,7 @@ impl Settings {
                 .or(file.s3_access_key_id)
                 .unwrap_or_else(|| "edgeplug-local".into()),
             s3_secret_access_key: args.s3_secret_access_key.or(file.s3_secret_access_key),
+            s3_cors_origins,
             request_timeout: (request_timeout_ms > 0)
                 .then(|| Duration::from_millis(request_timeout_ms)),
             max_memory_bytes: max_memory_mib.saturating_mul(1024 * 1024),
@@ -268,6 +294,97 @@ impl Settings {
                 .into(),
             config,
         })
+    }
+}
+
+/// Checks a browser origin, `scheme://host[:port]` with `http` or `https`,
+/// and writes it as a browser sends it in `Origin`: scheme and host in
+/// lower case, no default port. The local store compares origins exactly,
+/// so anything else could never match.
+pub fn parse_origin(text: &str) -> Result<String, String> {
+    let bad = |why: &str| {
+        format!(
+            "bad origin {text:?}: {why} (an origin is scheme://host[:port], as http://localhost:3000)"
+        )
+    };
+    let (scheme, rest) = text.split_once("://").ok_or_else(|| bad("no scheme"))?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return Err(bad("the scheme must be http or https")),
+    };
+    if rest.contains(['/', '?', '#']) {
+        return Err(bad("an origin has no path, query or fragment"));
+    }
+    if rest.contains('@') {
+        return Err(bad("an origin has no user name"));
+    }
+    let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+        let (address, after) = bracketed
+            .split_once(']')
+            .ok_or_else(|| bad("an IPv6 address needs its closing `]`"))?;
+        address
+            .parse::<Ipv6Addr>()
+            .map_err(|_| bad("not an IPv6 address between `[` and `]`"))?;
+        let port = match after {
+            "" => None,
+            _ => Some(
+                after
+                    .strip_prefix(':')
+                    .ok_or_else(|| bad("only a `:port` may follow the host"))?,
+            ),
+        };
+        (format!("[{}]", address.to_ascii_lowercase()), port)
+    } else {
+        let (host, port) = match rest.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        if !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return Err(bad("a host is letters, digits, `-` and `.`"));
+        }
+        (host.to_ascii_lowercase(), port)
+    };
+    let port = match port {
+        None => None,
+        Some(port) => match port.parse::<u16>() {
+            Ok(0) | Err(_) => return Err(bad("the port must be a number from 1 to 65535")),
+            Ok(port) if port == default_port => None,
+            Ok(port) => Some(port),
+        },
+    };
+    Ok(match port {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    })
+}
+
+/// The origins of pages the worker serves on `addr`, which the local store
+/// allows by default: `http://<addr>`, and also `http://localhost:<port>`
+/// on loopback; on an unspecified address (`0.0.0.0`, `::`), the loopback
+/// names only, since no page has that origin.
+pub fn worker_origins(addr: SocketAddr) -> Vec<String> {
+    let port = addr.port();
+    let origin = |host: &str| match port {
+        80 => format!("http://{host}"),
+        _ => format!("http://{host}:{port}"),
+    };
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() || ip == Ipv4Addr::LOCALHOST => {
+            vec![origin("127.0.0.1"), origin("localhost")]
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() || ip == Ipv6Addr::LOCALHOST => {
+            vec![origin("[::1]"), origin("localhost")]
+        }
+        IpAddr::V4(ip) => vec![origin(&ip.to_string())],
+        IpAddr::V6(ip) => vec![origin(&format!("[{ip}]"))],
     }
 }
 
@@ -362,6 +479,90 @@ mod tests {
         let error = Settings::resolve(args(&["--config-file", "/nonexistent/edgeplug.toml"]))
             .expect_err("a missing config file must fail");
         assert!(format!("{error:#}").contains("/nonexistent/edgeplug.toml"));
+    }
+
+    #[test]
+    fn cors_origins_come_from_the_file_then_the_flags_each_once() -> anyhow::Result<()> {
+        let (_dir, path) =
+            file("s3-cors-origins = [\"https://App.example\", \"http://localhost:3000\"]\n")?;
+        let settings = Settings::resolve(args(&[
+            "--config-file",
+            &path,
+            "--s3-cors-origin",
+            "http://localhost:3000",
+            "--s3-cors-origin",
+            "HTTP://192.168.1.9:80",
+        ]))?;
+        assert_eq!(
+            settings.s3_cors_origins,
+            [
+                "https://app.example",
+                "http://localhost:3000",
+                "http://192.168.1.9"
+            ]
+        );
+        assert!(Settings::resolve(args(&[]))?.s3_cors_origins.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_cors_origin_flag_is_a_usage_error_saying_why() {
+        for (origin, why) in [
+            ("localhost:3000", "no scheme"),
+            ("ftp://example.com", "http or https"),
+            ("http://localhost:3000/", "no path"),
+            ("http://example.com/app", "no path"),
+            ("http://example.com?x=1", "no path"),
+            ("http://user@example.com", "user name"),
+            ("http://", "no host"),
+            ("http://:3000", "no host"),
+            ("http://exa mple.com", "letters, digits"),
+            ("http://localhost:0", "1 to 65535"),
+            ("http://localhost:70000", "1 to 65535"),
+            ("http://[::1", "closing"),
+            ("http://[nope]:80", "IPv6"),
+        ] {
+            let error = ServeArgs::try_parse_from(["serve", "--s3-cors-origin", origin])
+                .expect_err(origin)
+                .to_string();
+            assert!(error.contains("--s3-cors-origin"), "{origin}: {error}");
+            assert!(error.contains(why), "{origin}: {error}");
+        }
+        assert_eq!(
+            parse_origin("https://[::1]:8443").as_deref(),
+            Ok("https://[::1]:8443")
+        );
+    }
+
+    #[test]
+    fn a_bad_cors_origin_in_the_file_names_the_file_and_the_key() -> anyhow::Result<()> {
+        let (_dir, path) = file("s3-cors-origins = [\"http://example.com/\"]\n")?;
+        let error = Settings::resolve(args(&["--config-file", &path]))
+            .expect_err("a bad origin must not be ignored");
+        let message = format!("{error:#}");
+        assert!(message.contains("edgeplug.toml"), "{message}");
+        assert!(message.contains("s3-cors-origins"), "{message}");
+        assert!(message.contains("no path"), "{message}");
+        Ok(())
+    }
+
+    #[test]
+    fn the_worker_origins_are_its_address_and_localhost_on_loopback() {
+        let origins = |addr: &str| worker_origins(addr.parse().expect("an address"));
+        assert_eq!(
+            origins("127.0.0.1:8080"),
+            ["http://127.0.0.1:8080", "http://localhost:8080"]
+        );
+        assert_eq!(
+            origins("0.0.0.0:8080"),
+            ["http://127.0.0.1:8080", "http://localhost:8080"]
+        );
+        assert_eq!(
+            origins("[::1]:8080"),
+            ["http://[::1]:8080", "http://localhost:8080"]
+        );
+        assert_eq!(origins("192.168.1.9:80"), ["http://192.168.1.9"]);
+        assert_eq!(origins("[fe80::1]:8080"), ["http://[fe80::1]:8080"]);
     }
 
     #[test]
