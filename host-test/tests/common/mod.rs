@@ -1,6 +1,8 @@
 //! Shared set-up for the component-level and composed-worker tests.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod served;
+
 use std::sync::Arc;
 
 use host_test::artifacts::component_path;
