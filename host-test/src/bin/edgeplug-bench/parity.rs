@@ -69,6 +69,8 @@ async fn answers(component: &Component, name: &str) -> anyhow::Result<Vec<Answer
         credentials.secret_access_key.as_str(),
     );
     context.set_config("max-upload-bytes", "64");
+    // Writes are closed by default; parity compares uploads, so open them.
+    context.set_config("allow-anonymous-uploads", "true");
     let worker = HttpWorker::new(component, context)?;
     let mut answers = Vec::new();
     for (method, path, body) in REQUESTS {
