@@ -10,19 +10,14 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
+use common::raw_http::{RawAnswer as Answer, exchange as raw_http};
 use common::{BUCKET, S3Fixture, SECRET};
 use host_test::bindings::WitError;
 use host_test::bindings::uploader::exports::edgeplug::worker::uploader::{
     PostPolicyOptions, PresignedPost,
 };
 use host_test::{UploadOptions, UploaderClient};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-/// How long a request to the local store may take before the test gives
-/// up; a give-up bound, not a timing assertion.
-const GIVE_UP: Duration = Duration::from_secs(60);
 
 /// The uploader component, configured for a local S3 served over TCP on a
 /// loopback port; returns the store's address too.
@@ -34,34 +29,6 @@ async fn uploader() -> anyhow::Result<(UploaderClient, S3Fixture, SocketAddr)> {
     context.set_config("s3-endpoint", format!("http://{addr}"));
     let client = UploaderClient::new(&common::component("uploader"), context)?;
     Ok((client, s3, addr))
-}
-
-/// What the store answered: status and the whole raw response.
-struct Answer {
-    status: u16,
-    text: String,
-}
-
-/// Sends `head` then `body` over a fresh connection to `addr` and reads the
-/// answer to its end (the request says `Connection: close`).
-async fn raw_http(addr: SocketAddr, head: String, body: &[u8]) -> anyhow::Result<Answer> {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.write_all(head.as_bytes()).await?;
-        // The store may answer (and close) before reading a body it refuses:
-        // its answer is what counts, not whether every byte went out.
-        let _ = stream.write_all(body).await;
-        let mut response = Vec::new();
-        let _ = stream.read_to_end(&mut response).await;
-        let text = String::from_utf8_lossy(&response).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| anyhow::anyhow!("no HTTP status in {text:?}"))?;
-        anyhow::Ok(Answer { status, text })
-    };
-    tokio::time::timeout(GIVE_UP, exchange).await?
 }
 
 /// `(authority, path?query)` of an `http://` URL.

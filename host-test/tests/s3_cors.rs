@@ -11,23 +11,17 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use common::S3Fixture;
 use host_test::bindings::uploader::exports::edgeplug::worker::uploader::{
     PostPolicyOptions, PresignedPost,
 };
 use host_test::{CorsRule, HostContext, UploaderClient};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// The origin of the page the store allows, as the worker serves it.
 const PAGE: &str = "http://127.0.0.1:8080";
 /// An origin the store does not allow.
 const OTHER: &str = "http://elsewhere.test";
-
-/// How long one exchange with the store may take before the test gives up;
-/// a give-up bound, not a timing assertion.
-const GIVE_UP: Duration = Duration::from_secs(60);
 
 /// What the store answered.
 struct Answer {
@@ -78,35 +72,12 @@ impl std::fmt::Display for Answer {
 /// Sends `head` then `body` over a fresh connection and reads the answer to
 /// its end (every request here says `Connection: close`).
 async fn exchange(addr: SocketAddr, head: String, body: &[u8]) -> anyhow::Result<Answer> {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.write_all(head.as_bytes()).await?;
-        // The store may answer before reading a body it refuses: its
-        // answer is what counts.
-        let _ = stream.write_all(body).await;
-        let mut raw = Vec::new();
-        let _ = stream.read_to_end(&mut raw).await;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| anyhow::anyhow!("no end of the head in {text:?}"))?;
-        let mut lines = head.split("\r\n");
-        let status = lines
-            .next()
-            .and_then(|line| line.split(' ').nth(1))
-            .and_then(|code| code.parse().ok())
-            .ok_or_else(|| anyhow::anyhow!("no HTTP status in {text:?}"))?;
-        let headers = lines
-            .filter_map(|line| line.split_once(':'))
-            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-            .collect();
-        anyhow::Ok(Answer {
-            status,
-            headers,
-            body: body.to_owned(),
-        })
-    };
-    tokio::time::timeout(GIVE_UP, exchange).await?
+    let raw = common::raw_http::exchange(addr, head, body).await?;
+    Ok(Answer {
+        status: raw.status,
+        headers: raw.headers,
+        body: raw.body,
+    })
 }
 
 /// A browser's preflight from `origin` for `method` (and `headers`, if

@@ -1,6 +1,7 @@
 //! Shared set-up for the component-level and composed-worker tests.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod raw_http;
 pub mod served;
 
 use std::sync::Arc;
