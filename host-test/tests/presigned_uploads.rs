@@ -70,25 +70,8 @@ async fn plain_form_post(
     file: &[u8],
 ) -> anyhow::Result<Answer> {
     let (authority, path) = split_url(&post.url)?;
-    let boundary = "----edgeplug-form-boundary-7d3f";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let boundary = common::raw_http::FORM_BOUNDARY;
+    let body = common::raw_http::form_body(fields, "f.txt", "application/octet-stream", file);
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {authority}\r\n\
          Content-Type: multipart/form-data; boundary={boundary}\r\n\

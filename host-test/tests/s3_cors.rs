@@ -142,25 +142,8 @@ async fn form_post(
         .url
         .strip_prefix(&format!("http://{addr}"))
         .ok_or_else(|| anyhow::anyhow!("{} is not on the served store", post.url))?;
-    let boundary = "----edgeplug-cors-boundary-41c9";
-    let mut body = Vec::new();
-    for (name, value) in &post.fields {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"photo.txt\"\r\n\
-             Content-Type: text/plain\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let boundary = common::raw_http::FORM_BOUNDARY;
+    let body = common::raw_http::form_body(&post.fields, "photo.txt", "text/plain", file);
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\n\
          Content-Type: multipart/form-data; boundary={boundary}\r\n\

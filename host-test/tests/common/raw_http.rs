@@ -66,3 +66,38 @@ pub async fn exchange(addr: SocketAddr, head: String, body: &[u8]) -> anyhow::Re
     };
     tokio::time::timeout(GIVE_UP, exchange).await?
 }
+
+/// The boundary [`form_body`] separates parts with.
+pub const FORM_BOUNDARY: &str = "----edgeplug-form-boundary-7d3f";
+
+/// A `multipart/form-data` body as a browser's form sends it: `fields` in
+/// order, then the file as the last field, named `file`, with its name and
+/// type. Its `Content-Type` is `multipart/form-data; boundary=`
+/// [`FORM_BOUNDARY`].
+pub fn form_body(
+    fields: &[(String, String)],
+    file_name: &str,
+    file_type: &str,
+    file: &[u8],
+) -> Vec<u8> {
+    let boundary = FORM_BOUNDARY;
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+             Content-Type: {file_type}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
