@@ -83,12 +83,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     // Pages the worker serves may send files straight to the store, as to a
     // bucket whose CORS rule allows the site; `--s3-cors-origin` adds more.
-    let mut cors_origins = settings::worker_origins(addr);
-    for origin in &settings.s3_cors_origins {
-        if !cors_origins.contains(origin) {
-            cors_origins.push(origin.clone());
-        }
-    }
+    let cors_origins = settings.store_origins(addr);
 
     let credentials = S3Credentials {
         access_key_id: settings.s3_access_key_id.clone(),

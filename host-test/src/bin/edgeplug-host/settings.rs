@@ -226,21 +226,20 @@ impl Settings {
             .unwrap_or(120_000);
         let mut config: Vec<_> = file.config.into_iter().collect();
         config.extend(args.config);
-        let mut s3_cors_origins = Vec::new();
-        for origin in &file.s3_cors_origins {
-            let origin = parse_origin(origin).map_err(|why| {
-                let path = args.config_file.as_deref().unwrap_or(Path::new(""));
-                anyhow::anyhow!("bad config file {}: s3-cors-origins: {why}", path.display())
-            })?;
-            if !s3_cors_origins.contains(&origin) {
-                s3_cors_origins.push(origin);
-            }
-        }
-        for origin in args.s3_cors_origins {
-            if !s3_cors_origins.contains(&origin) {
-                s3_cors_origins.push(origin);
-            }
-        }
+        let from_file = file
+            .s3_cors_origins
+            .iter()
+            .map(|origin| {
+                parse_origin(origin).map_err(|why| {
+                    let path = args.config_file.as_deref().unwrap_or(Path::new(""));
+                    anyhow::anyhow!("bad config file {}: s3-cors-origins: {why}", path.display())
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let s3_cors_origins = each_once(
+            Vec::new(),
+            from_file.into_iter().chain(args.s3_cors_origins),
+        );
         Ok(Self {
             flavor,
             component: args
@@ -294,6 +293,13 @@ impl Settings {
                 .into(),
             config,
         })
+    }
+
+    /// Every origin the local store allows when the worker listens on
+    /// `worker`: the worker's own ([`worker_origins`]), then the configured
+    /// ones, each once.
+    pub fn store_origins(&self, worker: SocketAddr) -> Vec<String> {
+        each_once(worker_origins(worker), self.s3_cors_origins.iter().cloned())
     }
 }
 
@@ -364,6 +370,16 @@ pub fn parse_origin(text: &str) -> Result<String, String> {
         Some(port) => format!("{scheme}://{host}:{port}"),
         None => format!("{scheme}://{host}"),
     })
+}
+
+/// `list`, then every item of `more` that is not in it yet, in order.
+fn each_once(mut list: Vec<String>, more: impl IntoIterator<Item = String>) -> Vec<String> {
+    for item in more {
+        if !list.contains(&item) {
+            list.push(item);
+        }
+    }
+    list
 }
 
 /// The origins of pages the worker serves on `addr`, which the local store
