@@ -119,17 +119,17 @@ fn compose_into(to: &Path, wac: &Path, packages: &[(&str, PathBuf)]) -> anyhow::
 
 /// Composes `worker-fastedge.wasm` from the components and the adapters in
 /// `out` through the path users' compositions take
-/// ([`user_compose::compose_checked`]: validated and checked against
+/// ([`user_compose::compose_to`]: validated and checked against
 /// FastEdge's rules), and writes it only when it passes. `portable` (the
 /// portable worker) must fail that check: proof that the check still bites.
 fn fastedge_worker(root: &Path, out: &Path, portable: &[u8]) -> anyhow::Result<PathBuf> {
     let worker = out.join("worker-fastedge.wasm");
-    let bytes = user_compose::compose_checked(
+    user_compose::compose_to(
         &root.join("compose/worker-fastedge.wac"),
         Platform::Fastedge,
         &user_compose::default_packages(out),
+        &worker,
     )?;
-    user_compose::write_whole(&worker, &bytes)?;
     if inspect::check_fastedge_world(&inspect::world_of(portable)?).is_ok() {
         anyhow::bail!(
             "the FastEdge import check accepted the portable worker, which imports wasi:keyvalue: the check is broken"
@@ -180,12 +180,12 @@ fn examples(root: &Path, built: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf
         "edgeplug-examples:browser-upload".to_owned(),
         out.join("browser-upload.wasm"),
     ));
-    let bytes = user_compose::compose_checked(
+    user_compose::compose_to(
         &root.join("examples/browser-upload/browser-upload.wac"),
         Platform::Fastedge,
         &packages,
+        &app,
     )?;
-    user_compose::write_whole(&app, &bytes)?;
     written.push(app);
     Ok(written)
 }
@@ -238,8 +238,10 @@ mod tests {
             .collect();
         let unwired = unwired.join("\n");
         assert_ne!(unwired, source, "the kv wiring was found and removed");
-        let bytes = compose::compose_source(&unwired, &user_compose::default_packages(&out))
-            .unwrap_or_else(|e| panic!("composes (run `cargo xtask build` first): {e:#}"));
+        let bytes =
+            compose::compose_source_reporting(&unwired, &user_compose::default_packages(&out))
+                .map(|composed| composed.bytes)
+                .unwrap_or_else(|e| panic!("composes (run `cargo xtask build` first): {e:#}"));
         let world = inspect::world_of(&bytes).expect("a component");
         let error = inspect::check_fastedge_world(&world)
             .expect_err("the check refuses a wasi:keyvalue import")
@@ -268,7 +270,8 @@ mod tests {
             unwired, source,
             "the next-handler wiring was found and removed"
         );
-        let bytes = compose::compose_source(&unwired, &limited_worker_packages(&out))
+        let bytes = compose::compose_source_reporting(&unwired, &limited_worker_packages(&out))
+            .map(|composed| composed.bytes)
             .unwrap_or_else(|e| panic!("composes (run `cargo xtask build` first): {e:#}"));
         let error = check_limited_world(&inspect::world_of(&bytes).expect("a component"))
             .expect_err("the check refuses an unwired next handler")

@@ -19,9 +19,7 @@ pub struct Composed {
 /// Composes the `.wac` file at `wac` with `packages` (a package name such as
 /// `edgeplug:counter`, and the component that provides it) into a component.
 pub fn compose<S: AsRef<str>>(wac: &Path, packages: &[(S, PathBuf)]) -> anyhow::Result<Vec<u8>> {
-    let source =
-        std::fs::read_to_string(wac).with_context(|| format!("cannot read {}", wac.display()))?;
-    compose_source(&source, packages).with_context(|| format!("cannot compose {}", wac.display()))
+    compose_reporting(wac, packages).map(|composed| composed.bytes)
 }
 
 /// [`compose`], also saying which packages the `.wac` used.
@@ -33,14 +31,6 @@ pub fn compose_reporting<S: AsRef<str>>(
         std::fs::read_to_string(wac).with_context(|| format!("cannot read {}", wac.display()))?;
     compose_source_reporting(&source, packages)
         .with_context(|| format!("cannot compose {}", wac.display()))
-}
-
-/// [`compose`] over WAC source text.
-pub fn compose_source<S: AsRef<str>>(
-    source: &str,
-    packages: &[(S, PathBuf)],
-) -> anyhow::Result<Vec<u8>> {
-    compose_source_reporting(source, packages).map(|composed| composed.bytes)
 }
 
 /// [`compose_reporting`] over WAC source text. A resolution error keeps its

@@ -2,7 +2,7 @@
 //! built components (and the user's own, given with `--dep`), checked
 //! against the import rules of the platform it is meant for.
 //!
-//! Edgeplug's own FastEdge worker goes through [`compose_checked`] too, so
+//! Edgeplug's own FastEdge worker goes through [`compose_to`] too, so
 //! a user's composition is held to exactly the rules the shipped worker is.
 
 use std::ffi::OsString;
@@ -138,22 +138,14 @@ pub fn with_deps(
 /// Composes `wac` with `packages` (package names such as
 /// `edgeplug:counter`, and the components that provide them), validates
 /// the result and checks its world against `platform`'s rules
-/// ([`inspect::check_world`]). Returns the component's bytes; writes
-/// nothing. Only the packages the `.wac` names are parsed.
+/// ([`inspect::check_world`]). Returns the composed component (with the
+/// packages the `.wac` used) and its world; writes nothing. Only the
+/// packages the `.wac` names are parsed.
 pub fn compose_checked<S: AsRef<str>>(
     wac: &Path,
     platform: Platform,
     packages: &[(S, PathBuf)],
-) -> anyhow::Result<Vec<u8>> {
-    compose_checked_reporting(wac, platform, packages).map(|composed| composed.bytes)
-}
-
-/// [`compose_checked`], also saying which packages the `.wac` used.
-fn compose_checked_reporting<S: AsRef<str>>(
-    wac: &Path,
-    platform: Platform,
-    packages: &[(S, PathBuf)],
-) -> anyhow::Result<Composed> {
+) -> anyhow::Result<(Composed, inspect::World)> {
     let composed = compose::compose_reporting(wac, packages).map_err(|error| {
         match unknown_package(&error).map(str::to_owned) {
             Some(name) => error.context(format!(
@@ -172,7 +164,7 @@ fn compose_checked_reporting<S: AsRef<str>>(
             wac.display()
         )
     })?;
-    Ok(composed)
+    Ok((composed, world))
 }
 
 /// The package wac could not find, when that is why composing failed.
@@ -204,11 +196,11 @@ pub fn compose_to<S: AsRef<str>>(
     packages: &[(S, PathBuf)],
     output: &Path,
 ) -> anyhow::Result<Outcome> {
-    let composed = compose_checked_reporting(wac, platform, packages)?;
+    let (composed, world) = compose_checked(wac, platform, packages)?;
     write_whole(output, &composed.bytes)?;
     Ok(Outcome {
         size: composed.bytes.len(),
-        imports: inspect::world_of(&composed.bytes)?.imports,
+        imports: world.imports,
         used: composed.used,
     })
 }
@@ -453,7 +445,9 @@ export entry["wasi:http/incoming-handler@0.2.6"];
         )
         .expect("write the .wac");
         let none: [(&str, PathBuf); 0] = [];
-        let error = compose_checked(&wac, Platform::Portable, &none).unwrap_err();
+        let Err(error) = compose_checked(&wac, Platform::Portable, &none) else {
+            panic!("a .wac naming an unknown package composes");
+        };
         let error = format!("{error:#}");
         assert!(error.contains("--dep my:app=<path.wasm>"), "{error}");
     }
