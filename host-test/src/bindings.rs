@@ -1,29 +1,15 @@
 //! Host-side bindings generated from the edgeplug WIT package.
 //!
-//! Three worlds are bound, one per component, so that a test can call each
-//! component's exports directly and the host can provide each component's
-//! imports. Shared imports are generated once and reused through `with`, so
+//! The uploader's and the entry's worlds are bound here (the counter's is
+//! the host crate's, [`edgeplug_host::bindings::counter`]), so that a test
+//! can call each component's exports directly and the test kit can fake the
+//! entry's `edgeplug:worker` imports. Shared imports are generated once and reused through `with`, so
 //! that one host implementation serves all. The counter and uploader export
 //! their own copy of `edgeplug:worker/types`; [`WitError`] (the entry's
 //! imported copy) is the one the host works with, and the exported copies
 //! convert into it.
 
-/// The `counter-component` world: `wasi:keyvalue` and `wasi:config` imports,
-/// the `edgeplug:worker/counter` export.
-// Generated: the WIT's own comments document what can be documented.
-#[allow(missing_docs)]
-pub mod counter {
-    wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "edgeplug:worker/counter-component",
-        imports: { default: async | trappable },
-        exports: { default: async },
-        additional_derives: [PartialEq, Eq],
-        with: {
-            "wasi:keyvalue/store.bucket": crate::kv::BucketHandle,
-        },
-    });
-}
+pub use edgeplug_host::bindings::counter;
 
 /// The `uploader-component` world: outgoing HTTP and config imports, the
 /// `edgeplug:worker/uploader` export.
@@ -37,7 +23,7 @@ pub mod uploader {
         exports: { default: async },
         additional_derives: [PartialEq, Eq],
         with: {
-            "wasi:config": crate::bindings::counter::wasi::config,
+            "wasi:config": edgeplug_host::bindings::counter::wasi::config,
             "wasi:io": wasmtime_wasi::p2::bindings::io,
             "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
             "wasi:http": wasmtime_wasi_http::p2::bindings::http,
@@ -58,7 +44,7 @@ pub mod entry {
         exports: { default: async },
         additional_derives: [PartialEq, Eq],
         with: {
-            "wasi:config": crate::bindings::counter::wasi::config,
+            "wasi:config": edgeplug_host::bindings::counter::wasi::config,
             "wasi:io": wasmtime_wasi::p2::bindings::io,
             "wasi:http": wasmtime_wasi_http::p2::bindings::http,
         },
@@ -92,5 +78,5 @@ macro_rules! convert_exported_error {
     };
 }
 
-convert_exported_error!(counter::exports::edgeplug::worker::types::Error);
+convert_exported_error!(edgeplug_host::bindings::counter::exports::edgeplug::worker::types::Error);
 convert_exported_error!(uploader::exports::edgeplug::worker::types::Error);

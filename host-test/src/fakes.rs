@@ -11,7 +11,7 @@ use wasmtime_wasi_http::p2::body::{HostFutureTrailers, HostIncomingBody};
 use crate::bindings::WitError;
 use crate::bindings::entry::edgeplug::worker::{counter, uploader};
 use crate::call_log::{CallLog, lock};
-use crate::state::HostState;
+use edgeplug_host::HostState;
 
 /// One call the entry made to the host's counter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,26 +104,41 @@ impl FakeUploader {
     }
 }
 
+/// The fake of type `F` the instance's context linked (a [`HostContext`]
+/// puts both in every instance's extensions).
+///
+/// [`HostContext`]: crate::HostContext
+fn linked<F: Clone + Send + Sync + 'static>(state: &HostState) -> wasmtime::Result<F> {
+    state.extensions().get::<F>().cloned().ok_or_else(|| {
+        wasmtime::format_err!(
+            "no {} in this instance: link the fakes through a HostContext",
+            std::any::type_name::<F>()
+        )
+    })
+}
+
 impl counter::Host for HostState {
     async fn increment(
         &mut self,
         name: String,
         delta: u64,
     ) -> wasmtime::Result<Result<u64, WitError>> {
-        if let Err(error) = self.counter.enter(&name, Some(delta)) {
+        let counter = linked::<FakeCounter>(self)?;
+        if let Err(error) = counter.enter(&name, Some(delta)) {
             return Ok(Err(error));
         }
-        let mut values = lock(&self.counter.values);
+        let mut values = lock(&counter.values);
         let value = values.entry(name).or_default();
         *value = value.saturating_add(delta);
         Ok(Ok(*value))
     }
 
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<u64, WitError>> {
-        if let Err(error) = self.counter.enter(&name, None) {
+        let counter = linked::<FakeCounter>(self)?;
+        if let Err(error) = counter.enter(&name, None) {
             return Ok(Err(error));
         }
-        Ok(Ok(self.counter.value(&name)))
+        Ok(Ok(counter.value(&name)))
     }
 }
 
@@ -134,8 +149,9 @@ impl uploader::Host for HostState {
         body: Resource<HostIncomingBody>,
         opts: uploader::PutOptions,
     ) -> wasmtime::Result<Result<uploader::ObjectInfo, WitError>> {
-        let mut body = self.table.delete(body)?;
-        if let Some(error) = lock(&self.uploader.failure).clone() {
+        let uploader = linked::<FakeUploader>(self)?;
+        let mut body = self.table().delete(body)?;
+        if let Some(error) = lock(&uploader.failure).clone() {
             return Ok(Err(error));
         }
         let Some(mut stream) = body.take_stream() else {
@@ -181,7 +197,7 @@ impl uploader::Host for HostState {
             etag: format!("fake-{}", bytes.len()),
             checksum_sha256: None,
         };
-        lock(&self.uploader.objects).insert(
+        lock(&uploader.objects).insert(
             key,
             ReceivedObject {
                 body: bytes,
@@ -198,7 +214,7 @@ impl uploader::Host for HostState {
         expires_in_secs: u32,
         opts: uploader::PutOptions,
     ) -> wasmtime::Result<Result<uploader::PresignedRequest, WitError>> {
-        if let Some(error) = lock(&self.uploader.failure).clone() {
+        if let Some(error) = lock(&linked::<FakeUploader>(self)?.failure).clone() {
             return Ok(Err(error));
         }
         // As the contract says: both are required, and both are signed.
@@ -234,7 +250,7 @@ impl uploader::Host for HostState {
         opts: uploader::PostPolicyOptions,
         expires_in_secs: u32,
     ) -> wasmtime::Result<Result<uploader::PresignedPost, WitError>> {
-        if let Some(error) = lock(&self.uploader.failure).clone() {
+        if let Some(error) = lock(&linked::<FakeUploader>(self)?.failure).clone() {
             return Ok(Err(error));
         }
         let now = std::time::SystemTime::now()

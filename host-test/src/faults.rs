@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
 use crate::call_log::lock;
-use crate::outbound::OutboundHandler;
+use edgeplug_host::OutboundHandler;
 
 /// What happens to a request that a rule matches.
 #[derive(Debug, Clone, PartialEq, Eq)]

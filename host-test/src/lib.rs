@@ -1,24 +1,29 @@
 //! # host-test
 //!
-//! A Wasmtime host for edgeplug components, and the harness their tests use;
-//! also a dev-dependency for testing your own components (see the README's
-//! "Building on edgeplug").
+//! The edgeplug test kit: run a component (yours or ours) in the edgeplug
+//! host with fakes for everything it imports, send it requests or call its
+//! exports, and check what it did. Add it as a dev-dependency (see the
+//! README's "Building on edgeplug").
 //!
 //! - [`HostContext`] holds what guests see: a `wasi:keyvalue` store (a
-//!   [`FakeKv`] with a call log and injectable failures by default),
-//!   `wasi:config` values, outgoing-HTTP routes ([`OutboundHttp`]: canned
-//!   answers, closures, refusals, or an in-process [`LocalS3`] that
-//!   verifies SigV4, with every request recorded), and host fakes of
+//!   [`FakeKv`] with a call log and injectable failures by default, or a
+//!   [`MultiPopKv`] that spreads writes across PoPs), `wasi:config` values,
+//!   outgoing-HTTP routes ([`OutboundHttp`]: canned answers, closures,
+//!   refusals, or an in-process [`LocalS3`] that verifies SigV4, behind a
+//!   [`FaultyS3`] if you want failures, with every request recorded), the
+//!   fake [`FastEdge`] platform, and fakes of
 //!   `edgeplug:worker/{counter,uploader}` for testing the entry alone.
 //! - [`HttpWorker`] sends HTTP requests into any component exporting
 //!   `wasi:http/incoming-handler` (the entry, or a composed worker);
 //!   [`Request`] builds them.
 //! - [`CounterClient`] and [`UploaderClient`] call a component's edgeplug
 //!   exports directly.
-//! - [`serve`] runs a worker on a TCP port, as `cargo xtask serve` does.
+//! - [`load`] drives a served worker with many connections; [`bodies`]
+//!   streams large, checkable request bodies.
 //!
 //! Every request and every call runs in a fresh instance, as on an edge
-//! platform.
+//! platform. The runtime underneath is the `edgeplug-host` crate (the
+//! server people run); this kit re-exports what tests need of it.
 
 #![warn(missing_docs)]
 
@@ -27,46 +32,45 @@ pub mod bindings;
 pub mod bodies;
 mod call_log;
 mod clock;
-mod config;
+mod context;
 mod fakes;
 pub mod fastedge;
 mod faults;
-mod host;
 pub mod kv;
-mod limits;
 pub mod load;
 pub mod next_handler;
-mod outbound;
 mod request;
-mod s3;
-mod s3_cors;
-mod s3_listing;
-pub mod serve;
-mod state;
-pub mod sweep;
 mod typed;
-mod worker;
 
-pub use config::ConfigValues;
+use wasmtime::component::{HasSelf, Linker};
+
+pub use context::HostContext;
+pub use edgeplug_host::{
+    CannedResponse, ConfigValues, CorsRule, DEFAULT_RECORDED_BODY_BYTES, GuestLimits, HostState,
+    LocalS3, OutboundHandler, OutboundHttp, OutboundRequest, PeakMemory, RecordedRequest, Response,
+    S3Credentials, TimedOut, allocator, engine, load_component,
+};
 pub use fakes::{CounterCall, FakeCounter, FakeUploader, ReceivedObject};
 pub use fastedge::{FastEdge, FastEdgeOp};
 pub use faults::{Fault, FaultyS3, FiredFault, Matcher};
-pub use host::{
-    Allocator, EngineOptions, HostContext, allocator, configure_engine, engine, linker,
-    load_component,
-};
 /// The `http` crate this API speaks (status codes, header maps, methods),
 /// so that tests need not depend on a matching version themselves.
 pub use http;
 pub use kv::{FakeKv, KvBackend, KvCall, KvError, KvOp, MemoryKv, MultiPopKv, Pop, SimClock};
-pub use limits::{GuestLimits, PeakMemory};
-pub use outbound::{
-    CannedResponse, DEFAULT_RECORDED_BODY_BYTES, OutboundHandler, OutboundHttp, OutboundRequest,
-    RecordedRequest,
-};
 pub use request::{FullBody, Request};
-pub use s3::{LocalS3, S3Credentials};
-pub use s3_cors::CorsRule;
-pub use state::HostState;
 pub use typed::{CounterClient, UploadOptions, UploaderClient};
-pub use worker::{HttpWorker, Response, TimedOut};
+
+/// A worker whose instances a [`HostContext`] makes, fakes linked.
+pub type HttpWorker = edgeplug_host::HttpWorker<HostContext>;
+
+/// The host's linker ([`edgeplug_host::linker`]: WASI, wasi-http,
+/// `wasi:keyvalue`, `wasi:config`, `gcore:fastedge/*`) plus the fakes of
+/// `edgeplug:worker/{counter,uploader}`, which read their state from the
+/// instance a [`HostContext`] made.
+pub fn linker() -> anyhow::Result<Linker<HostState>> {
+    let mut linker = edgeplug_host::linker()?;
+    use bindings::entry::edgeplug::worker::{counter, uploader};
+    counter::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    uploader::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    Ok(linker)
+}

@@ -19,8 +19,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::{HostIncomingRequest as _, Me
 use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
 use wasmtime_wasi_http::{WasiHttpHooks, WasiHttpView};
 
-use crate::outbound::OutboundHttp;
-use crate::state::HostState;
+use edgeplug_host::{HostState, OutboundHttp};
 
 /// The interface a middleware imports to reach its next handler.
 pub const NEXT_HANDLER: &str = "wasi:http/incoming-handler@0.2.6";
@@ -40,7 +39,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>, next: OutboundHttp) -> anyh
             let mut next = next.clone();
             Box::new(async move {
                 let request = read_request(store.data_mut(), request).await?;
-                let out = store.data_mut().table.delete(out)?;
+                let out = store.data_mut().table().delete(out)?;
                 let done = Box::new(async { Ok(()) });
                 let answer = Pin::from(next.send_request(request, None, done)).await;
                 let answer = answer.map(|(response, _io)| response).map_err(|e| {
@@ -92,7 +91,7 @@ async fn read_request(
         Resource::new_borrow(fields.rep()),
     )?;
     wasmtime_wasi_http::p2::bindings::http::types::HostFields::drop(&mut view, fields)?;
-    let mut taken = state.table.delete(request)?;
+    let mut taken = state.table().delete(request)?;
     let mut body = Vec::new();
     if let Some(mut stream) = taken.body.as_mut().and_then(|b| b.take_stream()) {
         loop {

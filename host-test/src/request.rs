@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 
-use crate::worker::{HttpWorker, Response};
+use crate::{HttpWorker, Response};
 
 /// The body type of the requests [`Request::build`] makes: a whole body in
 /// memory, in the error type [`HttpWorker::send`] expects.

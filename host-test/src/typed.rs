@@ -12,13 +12,14 @@ use crate::bindings::uploader::UploaderComponentPre;
 use crate::bindings::uploader::exports::edgeplug::worker::uploader::{
     ObjectInfo, PostPolicyOptions, PresignedPost, PresignedRequest, PutOptions,
 };
-use crate::host::{HostContext, linker};
+use crate::context::HostContext;
+use crate::linker;
 
 /// The `edgeplug:worker/counter` export of a component; every call runs in
 /// a fresh instance.
 #[derive(Clone)]
 pub struct CounterClient {
-    pre: CounterComponentPre<crate::state::HostState>,
+    pre: CounterComponentPre<edgeplug_host::HostState>,
     context: HostContext,
 }
 
@@ -65,7 +66,7 @@ impl CounterClient {
 /// a fresh instance.
 #[derive(Clone)]
 pub struct UploaderClient {
-    pre: UploaderComponentPre<crate::state::HostState>,
+    pre: UploaderComponentPre<edgeplug_host::HostState>,
     context: HostContext,
 }
 
@@ -102,7 +103,7 @@ impl UploaderClient {
     {
         let mut store = self.context.new_store();
         let body = HostIncomingBody::new(body.boxed_unsync());
-        let body = store.data_mut().table.push(body)?;
+        let body = store.data_mut().table().push(body)?;
         let instance = self.pre.instantiate_async(&mut store).await?;
         Ok(instance
             .edgeplug_worker_uploader()

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use host_test::kv::{KvBackend, MemoryKv, RedbKv, RedisKv};
+use edgeplug_host::kv::{KvBackend, MemoryKv, RedbKv, RedisKv};
 
 async fn conformance(kv: Arc<dyn KvBackend>, bucket: &str) -> anyhow::Result<()> {
     kv.open(bucket).await?;

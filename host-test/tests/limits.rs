@@ -7,8 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use edgeplug_host::serve::{ServeOptions, Server};
 use futures::StreamExt as _;
-use host_test::serve::{ServeOptions, Server};
 use host_test::{Fault, HostContext, HttpWorker, Matcher, TimedOut};
 
 /// Every test here measures a deadline or spins a guest on a core: one test

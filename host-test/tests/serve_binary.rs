@@ -2,7 +2,9 @@
 //! loopback TCP: page views, an upload that lands byte-identical on disk,
 //! counts that survive a restart, no lost count under 64 concurrent clients
 //! (one server on redb, two sharing Redis), a graceful drain on SIGTERM, the
-//! config file and flavors, and clear failures for bad input.
+//! config file and flavors, and clear failures for bad input. (Its
+//! command-line errors that need no worker are tested beside it, in
+//! `host/tests/cli.rs`.)
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -14,7 +16,7 @@ use host_test::load::{self, LoadPlan, Until};
 
 mod common;
 
-use common::served::{LOCAL_S3_SECRET, Server, serve_command, start_command};
+use common::served::{LOCAL_S3_SECRET, Server, host_binary, serve_command, start_command};
 
 /// Starts the server with the default KV store (a redb file in `data`).
 fn start(data: &Path) -> anyhow::Result<Server> {
@@ -292,18 +294,6 @@ fn sigterm_on_an_idle_server_exits_without_waiting_for_the_drain_timeout() -> an
 }
 
 #[test]
-fn a_bad_flag_fails_with_usage_and_exit_code_2() -> anyhow::Result<()> {
-    let data = tempfile::tempdir()?;
-    let (code, stderr) = run_to_failure(serve_command(data.path(), &["--listne", "x"])?)?;
-    assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("--listne"), "{stderr}");
-    let (code, stderr) = run_to_failure(serve_command(data.path(), &["--flavor", "cloud"])?)?;
-    assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("portable"), "names the choices: {stderr}");
-    Ok(())
-}
-
-#[test]
 fn a_taken_port_fails_naming_the_address() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -314,25 +304,6 @@ fn a_taken_port_fails_naming_the_address() -> anyhow::Result<()> {
         stderr.contains(&format!("cannot listen on {addr}")),
         "{stderr}"
     );
-    Ok(())
-}
-
-#[test]
-fn an_unreadable_component_fails_naming_it() -> anyhow::Result<()> {
-    let data = tempfile::tempdir()?;
-    let missing = data.path().join("nowhere.wasm").display().to_string();
-    let command = serve_command(data.path(), &["--component", &missing])?;
-    let (code, stderr) = run_to_failure(command)?;
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("nowhere.wasm"), "{stderr}");
-    assert!(stderr.contains("cargo xtask build"), "{stderr}");
-
-    let garbage = data.path().join("garbage.wasm");
-    std::fs::write(&garbage, b"not a component")?;
-    let garbage = garbage.display().to_string();
-    let (code, stderr) = run_to_failure(serve_command(data.path(), &["--component", &garbage])?)?;
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("garbage.wasm"), "{stderr}");
     Ok(())
 }
 
@@ -637,19 +608,11 @@ fn the_public_route_cannot_touch_the_rate_limiters_keys() -> anyhow::Result<()> 
 // Nothing half-written: cut-off uploads and guests killed mid-upload.
 // ---------------------------------------------------------------------------
 
-/// The ids of the local store's open multipart uploads.
+/// The ids of the local store's open multipart uploads, read from its
+/// data folder by a second store over the same folder.
 fn open_uploads(data: &Path) -> Vec<String> {
-    std::fs::read_dir(data.join("s3"))
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter_map(|entry| {
-                    let name = entry.file_name().into_string().ok()?;
-                    let id = name.strip_prefix(".upload-")?.strip_suffix(".json")?;
-                    Some(id.to_owned())
-                })
-                .collect()
-        })
+    host_test::LocalS3::without_auth(data.join("s3"))
+        .map(|s3| s3.open_multipart_uploads())
         .unwrap_or_default()
 }
 
@@ -730,7 +693,7 @@ fn sweep_removes_the_upload_of_a_guest_killed_at_its_deadline() -> anyhow::Resul
 
     let endpoint = server.s3_endpoint()?;
     let sweep = |extra: &[&str]| -> anyhow::Result<(bool, String, String)> {
-        let output = Command::new(env!("CARGO_BIN_EXE_edgeplug-host"))
+        let output = Command::new(host_binary()?)
             .args(["s3", "sweep", "--endpoint", &endpoint])
             .args(["--bucket", "uploads", "--access-key-id", "edgeplug-local"])
             .args(extra)
@@ -762,7 +725,7 @@ fn sweep_removes_the_upload_of_a_guest_killed_at_its_deadline() -> anyhow::Resul
     assert!(!stdout.contains(LOCAL_S3_SECRET) && !stderr.contains(LOCAL_S3_SECRET));
     server.assert_no_secret_printed();
     // A wrong secret is refused by the store, and the sweep fails.
-    let output = Command::new(env!("CARGO_BIN_EXE_edgeplug-host"))
+    let output = Command::new(host_binary()?)
         .args([
             "s3",
             "sweep",

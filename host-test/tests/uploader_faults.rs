@@ -9,9 +9,9 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use common::{ACCESS_KEY_ID, BUCKET, S3Fixture, SECRET};
+use edgeplug_host::sweep::{S3Target, sweep};
 use host_test::bindings::WitError;
 use host_test::bodies::{PatternBody, pattern_sha256, sha256_hex};
-use host_test::sweep::{S3Target, sweep};
 use host_test::{Fault, FaultyS3, HostContext, HttpWorker, Matcher, UploadOptions, UploaderClient};
 use http_body_util::{BodyExt as _, Full, StreamBody};
 

@@ -44,12 +44,13 @@ pub fn cargo(root: &Path) -> Command {
     command
 }
 
-/// `cargo run` of one of host-test's binaries, ready for its own arguments.
+/// `cargo run` of the binary `name` (of the package of the same name:
+/// `edgeplug-host`, `edgeplug-bench`), ready for its own arguments.
 /// Not `--quiet`: on a fresh machine building the host takes minutes, and
 /// cargo's progress is what a newcomer sees meanwhile.
 pub fn host_binary(root: &Path, name: &str) -> Command {
     let mut command = cargo(root);
-    command.args(["run", "-p", "host-test", "--bin", name, "--"]);
+    command.args(["run", "-p", name, "--bin", name, "--"]);
     command
 }
 

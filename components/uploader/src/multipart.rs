@@ -187,7 +187,7 @@ mod tests {
             parse_create(body).unwrap(),
             "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA"
         );
-        // s3s-fs answers without a declaration or namespace.
+        // Some stores answer without a declaration or namespace.
         assert_eq!(
             parse_create(
                 b"<InitiateMultipartUploadResult><UploadId>5b6c1d3e-0000-4000-8000-000000000000</UploadId></InitiateMultipartUploadResult>"

@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use edgeplug_host::fastedge::glob_match;
+
 use crate::kv::{History, Pop, Write};
 
 /// The stores, by name, with each key's write history.
@@ -82,35 +84,11 @@ impl Stores {
 
 /// Glob matching as Redis `SCAN MATCH` does it, for `*`, `?` and `\`
 /// escapes (no character classes).
-pub(crate) fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some((b'*', rest)) => (0..=text.len()).any(|skip| glob_match(rest, &text[skip..])),
-        Some((b'?', rest)) => !text.is_empty() && glob_match(rest, &text[1..]),
-        Some((b'\\', rest)) if !rest.is_empty() => {
-            text.first() == rest.first() && glob_match(&rest[1..], &text[1..])
-        }
-        Some((c, rest)) => text.first() == Some(c) && glob_match(rest, &text[1..]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const MS: Duration = Duration::from_millis(1);
-
-    #[test]
-    fn globs_match_like_redis() {
-        assert!(glob_match(b"*", b""));
-        assert!(glob_match(b"*", b"anything"));
-        assert!(glob_match(b"user:*", b"user:1"));
-        assert!(!glob_match(b"user:*", b"users"));
-        assert!(glob_match(b"a?c", b"abc"));
-        assert!(!glob_match(b"a?c", b"ac"));
-        assert!(glob_match(b"a\\*", b"a*"));
-        assert!(!glob_match(b"a\\*", b"ab"));
-    }
 
     #[test]
     fn published_values_reach_every_pop_after_the_delay() {

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{KeyPage, KvBackend, KvError, add_to_stored};
+use super::{KeyPage, KvBackend, KvError};
+use edgeplug_host::kv::add_to_stored;
 
 /// The propagation delay used when none is given: 300 ms, within the seed's
 /// 100–500 ms.

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -117,6 +117,28 @@ impl Server {
     }
 }
 
+/// The `edgeplug-host` binary, as cargo built it beside this test (the host
+/// crate's own tests make `cargo test --workspace` build it), or where
+/// `EDGEPLUG_HOST_BIN` says.
+pub fn host_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("EDGEPLUG_HOST_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    // target/<profile>/deps/<test> -> target/<profile>/edgeplug-host
+    let test = std::env::current_exe()?;
+    let binary = test
+        .parent()
+        .and_then(Path::parent)
+        .map(|profile| profile.join(format!("edgeplug-host{}", std::env::consts::EXE_SUFFIX)))
+        .filter(|binary| binary.is_file());
+    binary.ok_or_else(|| {
+        anyhow::anyhow!(
+            "the edgeplug-host binary is not built beside {}: run the tests with              `cargo xtask test` (or `cargo test --workspace`), or build it with              `cargo build -p edgeplug-host`",
+            test.display()
+        )
+    })
+}
+
 /// `edgeplug-host serve` on free ports with its data in `data`, the portable
 /// worker, and `flags` (which replace those defaults where they overlap).
 pub fn serve_command(data: &Path, flags: &[&str]) -> anyhow::Result<Command> {
@@ -128,7 +150,7 @@ pub fn serve_command(data: &Path, flags: &[&str]) -> anyhow::Result<Command> {
         ("--component", worker.display().to_string()),
         ("--s3-data", s3_data.display().to_string()),
     ];
-    let mut command = Command::new(env!("CARGO_BIN_EXE_edgeplug-host"));
+    let mut command = Command::new(host_binary()?);
     command.arg("serve");
     // As `cargo xtask serve` does: a write token from the environment.
     command.env("EDGEPLUG_UPLOAD_TOKEN", super::WRITE_TOKEN);

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use crate::call_log::lock;
+use crate::sync::lock;
 use async_trait::async_trait;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -335,7 +335,7 @@ impl Default for Routes {
 /// `destination not found`). Clones share routes and log.
 ///
 /// ```
-/// use host_test::{CannedResponse, OutboundHttp};
+/// use edgeplug_host::{CannedResponse, OutboundHttp};
 ///
 /// let http = OutboundHttp::new();
 /// http.respond("api.example.com", 200, r#"{"temp":21}"#);

@@ -1,5 +1,5 @@
-//! The `gcore:fastedge/*` host interfaces, over the [`FastEdge`] fakes, for
-//! the PoP each instance's request landed on.
+//! The `gcore:fastedge/*` host interfaces, over the instance's
+//! [`FastEdgePlatform`](super::FastEdgePlatform).
 
 use std::time::Duration;
 
@@ -9,8 +9,7 @@ use super::bindings::config_adapter::gcore::fastedge::secret;
 use super::bindings::kv_adapter::gcore::fastedge::{
     cache_sync, cache_types, dictionary, key_value,
 };
-use super::{CacheError, FastEdge, FastEdgeOp, Secret, StoreHandle};
-use crate::call_log::lock;
+use super::{CacheError, FastEdgeOp, StoreHandle, TtlCache};
 use crate::state::HostState;
 
 /// Adds `gcore:fastedge/{cache-types,cache-sync,key-value,secret,dictionary}`
@@ -37,16 +36,28 @@ impl From<CacheError> for cache_types::Error {
 type CacheResult<T> = wasmtime::Result<Result<T, cache_types::Error>>;
 
 impl HostState {
+    /// Runs one cache operation on the platform's cache for this PoP.
     fn cache<R>(
         &self,
         op: FastEdgeOp,
         key: &str,
-        f: impl FnOnce(&mut super::PopCache, Duration) -> Result<R, CacheError>,
+        f: impl FnOnce(&mut TtlCache, Duration) -> Result<R, CacheError>,
     ) -> CacheResult<R> {
-        Ok(self
-            .fastedge
-            .cache_call(&self.pop, op, key, f)
-            .map_err(Into::into))
+        self.fastedge.observe(op, key);
+        let mut f = Some(f);
+        let mut answer = None;
+        let ran = self.fastedge.with_cache(&mut |cache, now| {
+            if let Some(f) = f.take() {
+                answer = Some(f(cache, now)?);
+            }
+            Ok(())
+        });
+        Ok(match (ran, answer) {
+            (Err(error), _) => Err(error.into()),
+            (Ok(()), Some(value)) => Ok(value),
+            // A platform that never ran the operation: say so to the guest.
+            (Ok(()), None) => Err(cache_types::Error::InternalError),
+        })
     }
 }
 
@@ -108,19 +119,12 @@ impl HostState {
     }
 }
 
-impl FastEdge {
-    fn read_store<R>(&self, f: impl FnOnce(&super::Stores, Duration, Duration) -> R) -> R {
-        let now = self.inner.clock.now();
-        f(&lock(&self.inner.stores), now, self.inner.kv_delay)
-    }
-}
-
 impl key_value::Host for HostState {}
 
 impl key_value::HostStore for HostState {
     async fn open(&mut self, name: String) -> KvResult<Resource<StoreHandle>> {
-        self.fastedge.log(&self.pop, FastEdgeOp::KvOpen, &name);
-        if !lock(&self.fastedge.inner.stores).exists(&name) {
+        self.fastedge.observe(FastEdgeOp::KvOpen, &name);
+        if !self.fastedge.store_exists(&name) {
             return Ok(Err(key_value::Error::NoSuchStore));
         }
         Ok(Ok(self.table.push(StoreHandle { name })?))
@@ -132,11 +136,8 @@ impl key_value::HostStore for HostState {
         key: String,
     ) -> KvResult<Option<Vec<u8>>> {
         let name = self.store_name(&store)?;
-        self.fastedge.log(&self.pop, FastEdgeOp::KvGet, &key);
-        let pop = &self.pop;
-        Ok(Ok(self.fastedge.read_store(|stores, now, delay| {
-            stores.get(&name, &key, pop, now, delay)
-        })))
+        self.fastedge.observe(FastEdgeOp::KvGet, &key);
+        Ok(Ok(self.fastedge.store_get(&name, &key)))
     }
 
     async fn scan(
@@ -145,11 +146,8 @@ impl key_value::HostStore for HostState {
         pattern: String,
     ) -> KvResult<Vec<String>> {
         let name = self.store_name(&store)?;
-        self.fastedge.log(&self.pop, FastEdgeOp::KvScan, &pattern);
-        let pop = &self.pop;
-        Ok(Ok(self.fastedge.read_store(|stores, now, delay| {
-            stores.scan(&name, &pattern, pop, now, delay)
-        })))
+        self.fastedge.observe(FastEdgeOp::KvScan, &pattern);
+        Ok(Ok(self.fastedge.store_scan(&name, &pattern)))
     }
 
     async fn zrange_by_score(
@@ -159,8 +157,8 @@ impl key_value::HostStore for HostState {
         _min: f64,
         _max: f64,
     ) -> KvResult<Vec<(Vec<u8>, f64)>> {
-        // The fake holds no sorted sets: every one reads as absent (empty).
-        self.fastedge.log(&self.pop, FastEdgeOp::KvScan, &key);
+        // No platform here holds sorted sets: every one reads as absent (empty).
+        self.fastedge.observe(FastEdgeOp::KvScan, &key);
         Ok(Ok(Vec::new()))
     }
 
@@ -170,7 +168,7 @@ impl key_value::HostStore for HostState {
         key: String,
         _pattern: String,
     ) -> KvResult<Vec<(Vec<u8>, f64)>> {
-        self.fastedge.log(&self.pop, FastEdgeOp::KvScan, &key);
+        self.fastedge.observe(FastEdgeOp::KvScan, &key);
         Ok(Ok(Vec::new()))
     }
 
@@ -180,8 +178,8 @@ impl key_value::HostStore for HostState {
         key: String,
         _item: String,
     ) -> KvResult<bool> {
-        // The fake holds no Bloom filters: every one reads as absent.
-        self.fastedge.log(&self.pop, FastEdgeOp::KvScan, &key);
+        // No platform here holds Bloom filters: every one reads as absent.
+        self.fastedge.observe(FastEdgeOp::KvScan, &key);
         Ok(Ok(false))
     }
 
@@ -193,12 +191,10 @@ impl key_value::HostStore for HostState {
 
 impl HostState {
     fn secret(&self, key: &str) -> Result<Option<String>, secret::Error> {
-        self.fastedge.log(&self.pop, FastEdgeOp::SecretGet, key);
-        match lock(&self.fastedge.inner.secrets).get(key) {
-            None => Ok(None),
-            Some(Secret::Value(value)) => Ok(Some(value.clone())),
-            Some(Secret::Denied) => Err(secret::Error::AccessDenied),
-        }
+        self.fastedge.observe(FastEdgeOp::SecretGet, key);
+        self.fastedge
+            .secret(key)
+            .map_err(|_| secret::Error::AccessDenied)
     }
 }
 
@@ -215,15 +211,14 @@ impl secret::Host for HostState {
         key: String,
         _at: u32,
     ) -> wasmtime::Result<Result<Option<String>, secret::Error>> {
-        // The fake keeps one version of each secret, effective at all times.
+        // The platforms here keep one version of each secret, effective at all times.
         Ok(self.secret(&key))
     }
 }
 
 impl dictionary::Host for HostState {
     async fn get(&mut self, name: String) -> wasmtime::Result<Option<String>> {
-        self.fastedge
-            .log(&self.pop, FastEdgeOp::DictionaryGet, &name);
-        Ok(lock(&self.fastedge.inner.env).get(&name).cloned())
+        self.fastedge.observe(FastEdgeOp::DictionaryGet, &name);
+        Ok(self.fastedge.env(&name))
     }
 }

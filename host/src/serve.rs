@@ -20,6 +20,7 @@ use hyper::body::Incoming;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use crate::context::{Instances, WorkerContext};
 use crate::worker::{HttpWorker, TimedOut};
 
 /// How a [`Server`] admits requests and shuts down.
@@ -62,15 +63,15 @@ pub enum Shutdown {
 
 /// An HTTP server for one worker.
 #[derive(Debug, Clone)]
-pub struct Server {
-    worker: HttpWorker,
+pub struct Server<C: Instances = WorkerContext> {
+    worker: HttpWorker<C>,
     options: ServeOptions,
     slots: Arc<Semaphore>,
 }
 
-impl Server {
+impl<C: Instances> Server<C> {
     /// A server for `worker`.
-    pub fn new(worker: HttpWorker, options: ServeOptions) -> Self {
+    pub fn new(worker: HttpWorker<C>, options: ServeOptions) -> Self {
         let slots = Arc::new(Semaphore::new(options.max_concurrent_requests.max(1)));
         Self {
             worker,
@@ -289,7 +290,10 @@ fn host_error(
 
 /// Serves `worker` on `listener` with the default [`ServeOptions`] until the
 /// task is dropped.
-pub async fn serve(worker: HttpWorker, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+pub async fn serve<C: Instances>(
+    worker: HttpWorker<C>,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<()> {
     Server::new(worker, ServeOptions::default())
         .run(listener, std::future::pending())
         .await;

@@ -1,9 +1,9 @@
-//! Fakes of Gcore FastEdge's host interfaces, linked under their exact,
-//! unversioned names (`gcore:fastedge/cache-sync`, `key-value`, `secret`,
-//! `dictionary`), so that `worker-fastedge.wasm` and the adapters run in this
-//! host as they would on FastEdge.
+//! A fake Gcore FastEdge platform behind the host's `gcore:fastedge/*`
+//! imports, so that `worker-fastedge.wasm` and the adapters run in tests as
+//! they would on FastEdge, across several PoPs, with every call logged and
+//! the cache failing on demand.
 //!
-//! They model what FastEdge really does:
+//! It models what FastEdge really does:
 //!
 //! - `cache-sync` is local to each PoP and never replicated: a value set at
 //!   one PoP is never seen at another.
@@ -16,65 +16,24 @@
 //! Which PoP a request lands on is the [`HostContext`](crate::HostContext)'s
 //! choice ([`HostContext::at_pop`](crate::HostContext::at_pop)).
 
-mod app_config;
-/// Host bindings of the adapter worlds, for calling the adapters directly.
-pub mod bindings;
-mod cache;
-mod host_impl;
 mod key_value;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use app_config::{AppSetting, SECRET_KEYS, app_setting};
-pub use cache::CacheError;
-pub use host_impl::add_to_linker;
+pub use edgeplug_host::fastedge::{
+    AppSetting, CacheError, FastEdgeOp, FastEdgePlatform, SECRET_KEYS, SecretDenied, TtlCache,
+    app_setting, bindings,
+};
 
 use crate::call_log::{CallLog, lock};
 use crate::kv::{Pop, SimClock};
-pub(crate) use cache::PopCache;
 pub(crate) use key_value::Stores;
 
 /// How long a published `key-value` write takes to reach every PoP unless
 /// told otherwise: 1.5 s, within the 1–2 s Gcore quotes.
 pub const DEFAULT_KV_PROPAGATION: Duration = Duration::from_millis(1500);
-
-/// The host's representation of an open `gcore:fastedge/key-value.store`.
-#[derive(Debug, Clone)]
-pub struct StoreHandle {
-    /// The store's name.
-    pub name: String,
-}
-
-/// Which FastEdge host call a guest made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FastEdgeOp {
-    /// `cache-sync.get`
-    CacheGet,
-    /// `cache-sync.set`
-    CacheSet,
-    /// `cache-sync.delete`
-    CacheDelete,
-    /// `cache-sync.exists`
-    CacheExists,
-    /// `cache-sync.incr`
-    CacheIncr,
-    /// `cache-sync.expire`
-    CacheExpire,
-    /// `cache-sync.purge` and `purge-prefix`
-    CachePurge,
-    /// `key-value.store.open`
-    KvOpen,
-    /// `key-value.store.get`
-    KvGet,
-    /// `key-value.store.scan` (and the sorted-set and Bloom-filter reads)
-    KvScan,
-    /// `secret.get` and `get-effective-at`
-    SecretGet,
-    /// `dictionary.get`
-    DictionaryGet,
-}
 
 /// One FastEdge host call, as the fakes saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +55,7 @@ enum Secret {
 struct Inner {
     clock: SimClock,
     kv_delay: Duration,
-    caches: Mutex<HashMap<Pop, PopCache>>,
+    caches: Mutex<HashMap<Pop, TtlCache>>,
     cache_fault: Mutex<Option<CacheError>>,
     stores: Mutex<Stores>,
     env: Mutex<BTreeMap<String, String>>,
@@ -266,6 +225,17 @@ impl FastEdge {
         self.inner.calls.clear();
     }
 
+    /// The platform as apps at `pop` see it: what a [`HostContext`]
+    /// at that PoP links behind `gcore:fastedge/*`.
+    ///
+    /// [`HostContext`]: crate::HostContext
+    pub fn at(&self, pop: Pop) -> FastEdgeAtPop {
+        FastEdgeAtPop {
+            platform: self.clone(),
+            pop,
+        }
+    }
+
     fn log(&self, pop: &Pop, op: FastEdgeOp, key: &str) {
         self.inner.calls.record(FastEdgeCall {
             pop: pop.clone(),
@@ -274,23 +244,64 @@ impl FastEdge {
         });
     }
 
-    fn with_cache<R>(&self, pop: &Pop, f: impl FnOnce(&mut PopCache) -> R) -> R {
+    fn with_cache<R>(&self, pop: &Pop, f: impl FnOnce(&mut TtlCache) -> R) -> R {
         f(lock(&self.inner.caches).entry(pop.clone()).or_default())
     }
+}
 
-    /// Logs a cache call, then runs it on `pop`'s cache unless a fault is set.
-    fn cache_call<R>(
+/// The fake [`FastEdge`] as apps at one PoP see it.
+#[derive(Debug, Clone)]
+pub struct FastEdgeAtPop {
+    platform: FastEdge,
+    pop: Pop,
+}
+
+impl FastEdgeAtPop {
+    /// The PoP.
+    pub fn pop(&self) -> &Pop {
+        &self.pop
+    }
+}
+
+impl FastEdgePlatform for FastEdgeAtPop {
+    fn observe(&self, op: FastEdgeOp, key: &str) {
+        self.platform.log(&self.pop, op, key);
+    }
+
+    fn with_cache(
         &self,
-        pop: &Pop,
-        op: FastEdgeOp,
-        key: &str,
-        f: impl FnOnce(&mut PopCache, Duration) -> Result<R, CacheError>,
-    ) -> Result<R, CacheError> {
-        self.log(pop, op, key);
-        if let Some(error) = lock(&self.inner.cache_fault).clone() {
+        run: &mut dyn FnMut(&mut TtlCache, Duration) -> Result<(), CacheError>,
+    ) -> Result<(), CacheError> {
+        if let Some(error) = lock(&self.platform.inner.cache_fault).clone() {
             return Err(error);
         }
-        let now = self.inner.clock.now();
-        self.with_cache(pop, |cache| f(cache, now))
+        let now = self.platform.inner.clock.now();
+        self.platform.with_cache(&self.pop, |cache| run(cache, now))
+    }
+
+    fn store_exists(&self, store: &str) -> bool {
+        lock(&self.platform.inner.stores).exists(store)
+    }
+
+    fn store_get(&self, store: &str, key: &str) -> Option<Vec<u8>> {
+        self.platform.kv_value(&self.pop, store, key)
+    }
+
+    fn store_scan(&self, store: &str, pattern: &str) -> Vec<String> {
+        let inner = &self.platform.inner;
+        let now = inner.clock.now();
+        lock(&inner.stores).scan(store, pattern, &self.pop, now, inner.kv_delay)
+    }
+
+    fn secret(&self, name: &str) -> Result<Option<String>, SecretDenied> {
+        match lock(&self.platform.inner.secrets).get(name) {
+            None => Ok(None),
+            Some(Secret::Value(value)) => Ok(Some(value.clone())),
+            Some(Secret::Denied) => Err(SecretDenied),
+        }
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        lock(&self.platform.inner.env).get(name).cloned()
     }
 }

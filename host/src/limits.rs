@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The most linear memory guests have used, across instances. Shared by
-/// every instance of a [`HostContext`](crate::HostContext).
+/// every instance of a [`WorkerContext`](crate::WorkerContext).
 #[derive(Debug, Default)]
 pub struct PeakMemory {
     largest: AtomicUsize,

@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use host_test::kv::{KvBackend, MemoryKv, RedbKv, RedisKv};
-use host_test::serve::{ServeOptions, Server, Shutdown};
-use host_test::{
-    ConfigValues, CorsRule, EngineOptions, FastEdge, HostContext, HttpWorker, LocalS3,
-    S3Credentials, load_component,
+use edgeplug_host::fastedge::LocalFastEdge;
+use edgeplug_host::kv::{KvBackend, MemoryKv, RedbKv, RedisKv};
+use edgeplug_host::serve::{ServeOptions, Server, Shutdown};
+use edgeplug_host::{
+    ConfigValues, CorsRule, EngineOptions, HttpWorker, LocalS3, S3Credentials, WorkerContext,
+    load_component,
 };
 use settings::{Flavor, ServeArgs, Settings};
 use sweep_cmd::SweepArgs;
@@ -64,7 +65,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let max_instances = u32::try_from(settings.max_concurrent_requests.saturating_mul(2))
         .unwrap_or(u32::MAX)
         .saturating_add(16);
-    host_test::configure_engine(EngineOptions {
+    edgeplug_host::configure_engine(EngineOptions {
         allocator: settings.allocator,
         max_instances,
     })?;
@@ -79,7 +80,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     // The worker's port is known once bound (it may be 0), and the store's
     // CORS rule names the worker's origin.
-    let listener = host_test::serve::bind(settings.listen, "the worker").await?;
+    let listener = edgeplug_host::serve::bind(settings.listen, "the worker").await?;
     let addr = listener.local_addr()?;
     // Pages the worker serves may send files straight to the store, as to a
     // bucket whose CORS rule allows the site; `--s3-cors-origin` adds more.
@@ -117,7 +118,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.set(key.clone(), value.clone());
     }
     let writes = describe_writes(&config);
-    let mut context = HostContext::new().with_memory_limit(settings.max_memory_bytes);
+    let mut context = WorkerContext::new().with_memory_limit(settings.max_memory_bytes);
     let kv_shown = match settings.flavor {
         Flavor::Portable => {
             context = context.with_kv(open_kv(&settings.kv).await?);
@@ -131,11 +132,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Flavor::Fastedge => {
             // FastEdge apps read config from env vars and secrets, and keep
             // counters in the PoP's cache: play both, in memory.
-            let fastedge = FastEdge::new();
+            let fastedge = LocalFastEdge::new();
             for (key, value) in config.iter() {
                 fastedge.set_app_config(key, value);
             }
-            context = context.with_fastedge(fastedge);
+            context = context.with_fastedge(Arc::new(fastedge));
             "FastEdge cache-sync (in memory, this PoP only)".to_owned()
         }
     };
@@ -165,7 +166,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Some(timeout) => format!("{} ms deadline", timeout.as_millis()),
             None => "no deadline".to_owned(),
         },
-        host_test::allocator(),
+        edgeplug_host::allocator(),
     );
     println!("writes            {writes}");
     println!();

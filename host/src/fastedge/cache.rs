@@ -1,5 +1,6 @@
-//! The fake `gcore:fastedge/cache-sync` of one PoP: never replicated, with
-//! expiry on the shared [`SimClock`](crate::kv::SimClock).
+//! One PoP's `gcore:fastedge/cache-sync`: never replicated, with expiry
+//! against whatever clock its owner passes in (so a test can run it on a
+//! simulated one).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,13 +25,14 @@ struct Entry {
     expires_at: Option<Duration>,
 }
 
-/// The cache of one PoP.
+/// The cache of one PoP: values with optional expiry, read and written as
+/// `cache-sync` does. Every call takes `now`, the time on its owner's clock.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct PopCache {
+pub struct TtlCache {
     entries: HashMap<String, Entry>,
 }
 
-impl PopCache {
+impl TtlCache {
     fn live(&mut self, key: &str, now: Duration) -> Option<&mut Entry> {
         let expired = self
             .entries
@@ -42,20 +44,24 @@ impl PopCache {
         self.entries.get_mut(key)
     }
 
+    /// The live value at `key`.
     pub fn get(&mut self, key: &str, now: Duration) -> Option<Vec<u8>> {
         self.live(key, now).map(|e| e.value.clone())
     }
 
+    /// Sets `key`, expiring `ttl` after `now` if given.
     pub fn set(&mut self, key: &str, value: Vec<u8>, ttl: Option<Duration>, now: Duration) {
         let expires_at = ttl.map(|ttl| now.saturating_add(ttl));
         self.entries
             .insert(key.to_owned(), Entry { value, expires_at });
     }
 
+    /// Removes `key`.
     pub fn delete(&mut self, key: &str) {
         self.entries.remove(key);
     }
 
+    /// Whether `key` holds a live value.
     pub fn exists(&mut self, key: &str, now: Duration) -> bool {
         self.live(key, now).is_some()
     }
@@ -80,6 +86,7 @@ impl PopCache {
         Ok(next)
     }
 
+    /// Makes a live `key` expire `ttl` after `now`; false if absent.
     pub fn expire(&mut self, key: &str, ttl: Duration, now: Duration) -> bool {
         match self.live(key, now) {
             Some(entry) => {
@@ -90,6 +97,7 @@ impl PopCache {
         }
     }
 
+    /// Removes every key starting with `prefix`; returns how many.
     pub fn purge_prefix(&mut self, prefix: &str) -> u64 {
         let before = self.entries.len();
         self.entries.retain(|k, _| !k.starts_with(prefix));
@@ -112,7 +120,7 @@ mod tests {
 
     #[test]
     fn incr_counts_in_ascii_decimal() {
-        let mut cache = PopCache::default();
+        let mut cache = TtlCache::default();
         assert_eq!(cache.incr("k", 2, MS), Ok(2));
         assert_eq!(cache.incr("k", -5, MS), Ok(-3));
         assert_eq!(cache.get("k", MS), Some(b"-3".to_vec()));
@@ -124,7 +132,7 @@ mod tests {
 
     #[test]
     fn entries_expire() {
-        let mut cache = PopCache::default();
+        let mut cache = TtlCache::default();
         cache.set("k", b"v".to_vec(), Some(10 * MS), Duration::ZERO);
         assert!(cache.exists("k", 9 * MS));
         assert!(!cache.exists("k", 10 * MS));
@@ -136,7 +144,7 @@ mod tests {
 
     #[test]
     fn purge_by_prefix() {
-        let mut cache = PopCache::default();
+        let mut cache = TtlCache::default();
         cache.set("a/1", b"v".to_vec(), None, MS);
         cache.set("a/2", b"v".to_vec(), None, MS);
         cache.set("b/1", b"v".to_vec(), None, MS);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use host_test::Allocator;
+use edgeplug_host::Allocator;
 use serde::Deserialize;
 
 /// Which composed worker runs, and which platform the host plays.
@@ -125,7 +125,7 @@ pub struct ServeArgs {
     pub allocator: Option<AllocatorFlag>,
     /// Worker config, KEY=VALUE (repeatable); overrides the config file's
     /// `[config]` and the defaults.
-    #[arg(long = "config", value_parser = host_test::ConfigValues::parse_assignment)]
+    #[arg(long = "config", value_parser = edgeplug_host::ConfigValues::parse_assignment)]
     pub config: Vec<(String, String)>,
 }
 

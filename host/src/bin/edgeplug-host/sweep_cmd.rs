@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use clap::{Parser, ValueEnum};
-use host_test::sweep::{self, Addressing, S3Target};
+use edgeplug_host::sweep::{self, Addressing, S3Target};
 
 /// How the bucket appears in URLs, as a flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

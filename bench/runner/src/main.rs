@@ -174,7 +174,7 @@ async fn http_load(
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
     let addr = listener.local_addr()?;
-    let server = tokio::spawn(host_test::serve::serve(worker.clone(), listener));
+    let server = tokio::spawn(edgeplug_host::serve::serve(worker.clone(), listener));
     let plan = |secs| {
         LoadPlan::get(
             vec![addr],

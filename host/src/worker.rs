@@ -10,7 +10,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use crate::host::{HostContext, linker};
+use crate::context::{Instances, WorkerContext};
 
 /// A response from a guest, with its body read whole.
 #[derive(Debug, Clone)]
@@ -48,24 +48,23 @@ impl Response {
 pub struct TimedOut(pub std::time::Duration);
 
 /// A pre-linked HTTP component: each request gets a fresh instance, as on
-/// an edge platform.
+/// an edge platform, made by the context `C`.
 #[derive(Clone)]
-pub struct HttpWorker {
+pub struct HttpWorker<C: Instances = WorkerContext> {
     pre: ProxyPre<crate::state::HostState>,
-    context: HostContext,
+    context: C,
 }
 
-impl std::fmt::Debug for HttpWorker {
+impl<C: Instances> std::fmt::Debug for HttpWorker<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpWorker").finish_non_exhaustive()
     }
 }
 
-impl HttpWorker {
-    /// Links `component` against the host once.
-    pub fn new(component: &Component, context: HostContext) -> anyhow::Result<Self> {
-        let mut linker = linker()?;
-        crate::next_handler::add_to_linker(&mut linker, context.next_handler().clone())?;
+impl<C: Instances> HttpWorker<C> {
+    /// Links `component` against the context's linker once.
+    pub fn new(component: &Component, context: C) -> anyhow::Result<Self> {
+        let linker = context.linker()?;
         let pre = linker
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
@@ -76,8 +75,8 @@ impl HttpWorker {
         Ok(Self { pre, context })
     }
 
-    /// The host context requests run with.
-    pub fn context(&self) -> &HostContext {
+    /// The context requests run with.
+    pub fn context(&self) -> &C {
         &self.context
     }
 

@@ -7,15 +7,14 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::config::ConfigValues;
-use crate::fakes::{FakeCounter, FakeUploader};
-use crate::fastedge::FastEdge;
-use crate::kv::{KvBackend, Pop};
+use crate::fastedge::FastEdgePlatform;
+use crate::kv::KvBackend;
 use crate::limits::GuestLimits;
 use crate::outbound::OutboundHttp;
 
 /// What one instance sees of the host: WASI, wasi-http with the host's
-/// outgoing policy, the KV backend, config values, and the fakes that stand
-/// in for `edgeplug:worker/{counter,uploader}` when a component imports them.
+/// outgoing policy, the KV backend, config values, the FastEdge platform,
+/// and whatever else an embedder links (kept in [`HostState::extensions`]).
 pub struct HostState {
     pub(crate) table: ResourceTable,
     pub(crate) wasi: WasiCtx,
@@ -23,13 +22,27 @@ pub struct HostState {
     pub(crate) hooks: OutboundHttp,
     pub(crate) kv: Arc<dyn KvBackend>,
     pub(crate) config: ConfigValues,
-    pub(crate) counter: FakeCounter,
-    pub(crate) uploader: FakeUploader,
-    /// The PoP this instance's request landed on.
-    pub(crate) pop: Pop,
-    /// The fake FastEdge platform behind `gcore:fastedge/*`.
-    pub(crate) fastedge: FastEdge,
+    pub(crate) fastedge: Arc<dyn FastEdgePlatform>,
     pub(crate) limits: GuestLimits,
+    pub(crate) extensions: http::Extensions,
+}
+
+impl HostState {
+    /// The instance's resource table, for host functions an embedder links.
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
+    /// Per-instance data an embedder added for the imports it links itself
+    /// (the test kit keeps its fakes of `edgeplug:worker/*` here), typed.
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.extensions
+    }
+
+    /// The same, to change.
+    pub fn extensions_mut(&mut self) -> &mut http::Extensions {
+        &mut self.extensions
+    }
 }
 
 impl WasiView for HostState {

@@ -1,4 +1,5 @@
-//! A local S3-compatible store that verifies SigV4, built on `s3s` + `s3s-fs`.
+//! A local S3-compatible store that verifies SigV4: `s3s` routes requests and
+//! checks their signatures, our own file store (`store.rs`) keeps the objects in a folder.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,8 +12,12 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
 use crate::outbound::OutboundHandler;
-use crate::s3_cors::{self, CorsRule};
-use crate::s3_listing::ListingFs;
+
+mod cors;
+mod store;
+
+use self::store::FileStore;
+pub use cors::CorsRule;
 
 /// Credentials and the bucket a [`LocalS3`] is set up with.
 #[derive(Clone)]
@@ -35,13 +40,16 @@ impl std::fmt::Debug for S3Credentials {
 /// An S3-compatible store over a folder. It checks every request's SigV4
 /// signature (header or presigned), so a badly signed upload fails.
 ///
-/// Objects land as plain files: `{root}/{bucket}/{key}`.
+/// Objects land as plain files: `{root}/{bucket}/{key}`. Everything else
+/// (metadata, files being written, open multipart uploads) is kept in the
+/// hidden folder `{root}/.edgeplug-s3/`, which is never taken for a bucket.
 ///
 /// It answers browsers on other origins only once given a CORS rule
 /// ([`LocalS3::with_cors`]), as an S3 bucket does.
 #[derive(Clone)]
 pub struct LocalS3 {
     service: S3Service,
+    store: FileStore,
     root: PathBuf,
     cors: Option<Arc<CorsRule>>,
 }
@@ -55,11 +63,11 @@ impl std::fmt::Debug for LocalS3 {
     }
 }
 
-/// `s3s-fs` over `root`, with the `ListMultipartUploads` it lacks.
-fn open_fs(root: &Path) -> anyhow::Result<ListingFs> {
-    let fs = s3s_fs::FileSystem::new(root)
-        .map_err(|e| anyhow::anyhow!("cannot open S3 data folder {}: {e:?}", root.display()))?;
-    Ok(ListingFs::new(fs, root.canonicalize()?))
+/// The store over `root`, created if missing.
+fn open_store(root: &Path) -> anyhow::Result<FileStore> {
+    std::fs::create_dir_all(root)?;
+    FileStore::open(root)
+        .map_err(|e| anyhow::anyhow!("cannot open S3 data folder {}: {e}", root.display()))
 }
 
 impl LocalS3 {
@@ -67,15 +75,15 @@ impl LocalS3 {
     /// signed with `credentials`.
     pub fn new(root: impl AsRef<Path>, credentials: &S3Credentials) -> anyhow::Result<Self> {
         let root = root.as_ref();
-        std::fs::create_dir_all(root)?;
-        let fs = open_fs(root)?;
-        let mut builder = S3ServiceBuilder::new(fs);
+        let store = open_store(root)?;
+        let mut builder = S3ServiceBuilder::new(store.clone());
         builder.set_auth(SimpleAuth::from_single(
             credentials.access_key_id.clone(),
             credentials.secret_access_key.clone(),
         ));
         Ok(Self {
             service: builder.build(),
+            store,
             root: root.canonicalize()?,
             cors: None,
         })
@@ -86,10 +94,10 @@ impl LocalS3 {
     /// through the worker against writes straight into this).
     pub fn without_auth(root: impl AsRef<Path>) -> anyhow::Result<Self> {
         let root = root.as_ref();
-        std::fs::create_dir_all(root)?;
-        let fs = open_fs(root)?;
+        let store = open_store(root)?;
         Ok(Self {
-            service: S3ServiceBuilder::new(fs).build(),
+            service: S3ServiceBuilder::new(store.clone()).build(),
+            store,
             root: root.canonicalize()?,
             cors: None,
         })
@@ -126,20 +134,9 @@ impl LocalS3 {
     }
 
     /// The ids of multipart uploads that were created and neither completed
-    /// nor aborted: what `ListMultipartUploads` would list (s3s-fs keeps one
-    /// `.upload-{id}.json` file per open upload).
+    /// nor aborted, in every bucket: what `ListMultipartUploads` would list.
     pub fn open_multipart_uploads(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(&self.root) else {
-            return Vec::new();
-        };
-        entries
-            .filter_map(Result::ok)
-            .filter_map(|entry| {
-                let name = entry.file_name().into_string().ok()?;
-                let id = name.strip_prefix(".upload-")?.strip_suffix(".json")?;
-                Some(id.to_owned())
-            })
-            .collect()
+        self.store.open_upload_ids()
     }
 
     /// The `s3s` service, to mount elsewhere; without the CORS rule, which
@@ -157,7 +154,7 @@ impl LocalS3 {
                 hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
                     let (service, cors) = (service.clone(), cors.clone());
                     async move {
-                        s3_cors::call(cors.as_deref(), &service, request.map(s3s::Body::from)).await
+                        cors::call(cors.as_deref(), &service, request.map(s3s::Body::from)).await
                     }
                 });
             tokio::spawn(async move {
@@ -195,7 +192,7 @@ impl OutboundHandler for LocalS3 {
         request: http::Request<WasiBody>,
     ) -> Result<http::Response<WasiBody>, HttpError> {
         let request = request.map(s3s::Body::http_body_unsync);
-        let response = s3_cors::call(self.cors.as_deref(), &self.service, request)
+        let response = cors::call(self.cors.as_deref(), &self.service, request)
             .await
             .map_err(|e| HttpError::InternalError(Some(format!("local S3: {e:?}"))))?;
         Ok(response.map(|body| {
