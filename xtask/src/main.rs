@@ -4,6 +4,7 @@
 //! so that on a fresh machine `cargo xtask serve` and `cargo xtask test` are
 //! all a newcomer runs.
 
+mod architecture;
 mod build;
 mod cargo_component;
 mod chromium;
@@ -61,6 +62,10 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Check the dependency rules of docs/architecture.md against what
+    /// cargo resolves: guests never link host code, the host never links a
+    /// guest or the test kit, the test kit brings none of the server's crates.
+    Architecture,
     /// Build every crate with `[package.metadata.component]` with
     /// `cargo component build --release --target wasm32-wasip2` and check
     /// that its WIT world equals the one the xtask's build has.
@@ -115,6 +120,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let root = workspace::root()?;
     match cli.command {
+        Command::Architecture => architecture::check(&root)?,
         Command::Build => {
             build::all(&root)?;
         }
