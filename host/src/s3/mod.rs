@@ -1,5 +1,5 @@
 //! A local S3-compatible store that verifies SigV4: `s3s` routes requests and
-//! checks their signatures, our own file store (`store.rs`) keeps the objects in a folder.
+//! checks their signatures, our own file store (`store/`) keeps the objects in a folder.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
