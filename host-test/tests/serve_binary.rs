@@ -1,8 +1,8 @@
 //! `edgeplug-host serve`, the program `cargo xtask serve` runs, over real
 //! loopback TCP: page views, an upload that lands byte-identical on disk,
 //! counts that survive a restart, no lost count under 64 concurrent clients
-//! (one server on redb, two sharing Redis), a graceful drain on SIGTERM, the
-//! config file and flavors, and clear failures for bad input. (Its
+//! (one server on redb, two sharing Redis), a graceful drain on SIGTERM, a
+//! restart that loads the worker precompiled, the config file and flavors, and clear failures for bad input. (Its
 //! command-line errors that need no worker are tested beside it, in
 //! `host/tests/cli.rs`.)
 
@@ -137,6 +137,46 @@ fn counts_survive_a_restart_with_the_default_store() -> anyhow::Result<()> {
     let server = start(data.path())?;
     let (_, body) = exchange(&server.addr, "GET", "/", b"")?;
     assert_eq!(String::from_utf8(body)?, "Page views: 3");
+    Ok(())
+}
+
+#[test]
+fn a_restart_loads_the_worker_precompiled_and_a_damaged_artifact_is_rebuilt() -> anyhow::Result<()>
+{
+    let data = tempfile::tempdir()?;
+    let cache = data.path().join(".edgeplug-data/compiled");
+    {
+        let server = start(data.path())?;
+        server.logged(&["compiled the worker; kept in"], 1)?;
+        assert_eq!(exchange(&server.addr, "GET", "/", b"")?.0, 200);
+    }
+    let artifacts: Vec<_> = std::fs::read_dir(&cache)?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "cwasm"))
+        .collect();
+    assert_eq!(artifacts.len(), 1, "{artifacts:?}");
+    {
+        let server = start(data.path())?;
+        server.logged(&["loaded the worker precompiled"], 1)?;
+        let (status, body) = exchange(&server.addr, "GET", "/", b"")?;
+        assert_eq!(status, 200);
+        assert_eq!(String::from_utf8(body)?, "Page views: 2");
+    }
+    // One flipped bit in the machine code: the next start must notice,
+    // compile again and serve, never run the damaged code.
+    let mut bytes = std::fs::read(&artifacts[0])?;
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&artifacts[0], &bytes)?;
+    let server = start(data.path())?;
+    server.logged(&["compiled the worker again", "digest"], 1)?;
+    let (status, body) = exchange(&server.addr, "GET", "/", b"")?;
+    assert_eq!(status, 200);
+    assert_eq!(String::from_utf8(body)?, "Page views: 3");
+    drop(server);
+    let server = start(data.path())?;
+    server.logged(&["loaded the worker precompiled"], 1)?;
     Ok(())
 }
 

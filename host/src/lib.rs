@@ -7,7 +7,8 @@
 //!
 //! - [`engine()`] is the process-wide Wasmtime engine: pooling allocator with
 //!   an on-demand fallback, epoch deadlines ([`configure_engine`],
-//!   [`load_component`]).
+//!   [`load_component`]); [`precompiled`] keeps compiled workers on disk
+//!   so a restart skips compilation.
 //! - [`linker`] provides every import a worker may use: WASI p2,
 //!   wasi-http, `wasi:keyvalue/{store,atomics}` over a [`KvBackend`]
 //!   ([`kv`]: memory, redb, Redis), `wasi:config/store`, and
@@ -37,6 +38,7 @@ pub mod kv;
 mod limits;
 mod linker;
 mod outbound;
+pub mod precompiled;
 pub mod s3;
 pub mod serve;
 mod state;

@@ -6,11 +6,13 @@ mod settings;
 mod sweep_cmd;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use edgeplug_host::fastedge::LocalFastEdge;
 use edgeplug_host::kv::{KvBackend, MemoryKv, RedbKv, RedisKv};
+use edgeplug_host::precompiled::{ArtifactSource, CompiledCache};
 use edgeplug_host::serve::{ServeOptions, Server, Shutdown};
 use edgeplug_host::{
     ConfigValues, CorsRule, EngineOptions, HttpWorker, LocalS3, S3Credentials, WorkerContext,
@@ -18,6 +20,7 @@ use edgeplug_host::{
 };
 use settings::{Flavor, ServeArgs, Settings};
 use sweep_cmd::SweepArgs;
+use wasmtime::component::Component;
 
 #[derive(Parser)]
 #[command(name = "edgeplug-host", about = "Run edgeplug workers locally")]
@@ -58,6 +61,42 @@ async fn open_kv(spec: &str) -> anyhow::Result<Arc<dyn KvBackend>> {
     })
 }
 
+/// Compiles the worker, or loads it precompiled from the compiled cache,
+/// and says which in the log.
+fn load_worker(settings: &Settings) -> anyhow::Result<Component> {
+    let started = Instant::now();
+    let Some(dir) = &settings.compiled_cache else {
+        let component = load_component(&settings.component)?;
+        tracing::info!(ms = started.elapsed().as_millis(), "compiled the worker");
+        return Ok(component);
+    };
+    let cache = CompiledCache::new(dir);
+    let (component, source) = cache.load(edgeplug_host::engine(), &settings.component)?;
+    let ms = started.elapsed().as_millis();
+    let dir = dir.display();
+    match source {
+        ArtifactSource::Cached => tracing::info!(ms, "loaded the worker precompiled from {dir}"),
+        ArtifactSource::Compiled => {
+            tracing::info!(ms, "compiled the worker; kept in {dir} for the next start")
+        }
+        ArtifactSource::Rebuilt(why) => {
+            tracing::warn!(
+                ms,
+                why,
+                "compiled the worker again: its artifact in {dir} was bad"
+            )
+        }
+        ArtifactSource::NotStored(why) => {
+            tracing::warn!(
+                ms,
+                why,
+                "compiled the worker, but could not keep it in {dir}"
+            )
+        }
+    }
+    Ok(component)
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = Settings::resolve(args)?;
     // The pool holds every live instance: the admitted requests, plus those
@@ -71,7 +110,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     // Compile first: a missing or broken component should fail before
     // anything listens.
-    let component = load_component(&settings.component).with_context(|| {
+    let component = load_worker(&settings).with_context(|| {
         format!(
             "cannot load the {:?} worker; build it with `cargo xtask build`",
             settings.flavor

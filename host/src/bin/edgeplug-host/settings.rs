@@ -123,6 +123,11 @@ pub struct ServeArgs {
     /// How instances are allocated [default: pooling]
     #[arg(long, value_enum)]
     pub allocator: Option<AllocatorFlag>,
+    /// The folder compiled workers are kept in, so the next start of the
+    /// same worker skips compiling it; `off` compiles every time
+    /// [default: .edgeplug-data/compiled]
+    #[arg(long, value_name = "DIR|off")]
+    pub compiled_cache: Option<PathBuf>,
     /// Worker config, KEY=VALUE (repeatable); overrides the config file's
     /// `[config]` and the defaults.
     #[arg(long = "config", value_parser = edgeplug_host::ConfigValues::parse_assignment)]
@@ -150,6 +155,7 @@ struct FileSettings {
     queue_timeout_ms: Option<u64>,
     drain_timeout_ms: Option<u64>,
     allocator: Option<AllocatorFlag>,
+    compiled_cache: Option<PathBuf>,
     #[serde(default)]
     config: BTreeMap<String, String>,
 }
@@ -198,6 +204,8 @@ pub struct Settings {
     pub drain_timeout: Duration,
     /// The instance allocator to try.
     pub allocator: Allocator,
+    /// Where compiled workers are kept (`None`: compile at every start).
+    pub compiled_cache: Option<PathBuf>,
     /// Worker config from the file and flags, flags last.
     pub config: Vec<(String, String)>,
 }
@@ -291,6 +299,12 @@ impl Settings {
                 .or(file.allocator)
                 .unwrap_or(AllocatorFlag::Pooling)
                 .into(),
+            compiled_cache: Some(
+                args.compiled_cache
+                    .or(file.compiled_cache)
+                    .unwrap_or_else(|| ".edgeplug-data/compiled".into()),
+            )
+            .filter(|dir| dir != Path::new("off")),
             config,
         })
     }
@@ -431,6 +445,29 @@ mod tests {
         assert_eq!(settings.kv, ".edgeplug-data/kv.redb");
         assert_eq!(settings.request_timeout, Some(Duration::from_secs(120)));
         assert_eq!(settings.allocator, Allocator::Pooling);
+        assert_eq!(
+            settings.compiled_cache.as_deref(),
+            Some(Path::new(".edgeplug-data/compiled"))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_compiled_cache_moves_or_turns_off() -> anyhow::Result<()> {
+        let settings = Settings::resolve(args(&["--compiled-cache", "/var/cache/edgeplug"]))?;
+        assert_eq!(
+            settings.compiled_cache.as_deref(),
+            Some(Path::new("/var/cache/edgeplug"))
+        );
+        assert_eq!(
+            Settings::resolve(args(&["--compiled-cache", "off"]))?.compiled_cache,
+            None
+        );
+        let (_dir, path) = file("compiled-cache = \"off\"\n")?;
+        assert_eq!(
+            Settings::resolve(args(&["--config-file", &path]))?.compiled_cache,
+            None
+        );
         Ok(())
     }
 
