@@ -9,6 +9,7 @@
 
 mod deadline;
 mod parity;
+mod startup;
 mod upload;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -48,6 +49,14 @@ struct Args {
     /// How long each HTTP load runs, in seconds (after a 1 s warm-up).
     #[arg(long, default_value_t = 10)]
     http_secs: u64,
+    /// The `edgeplug-host` binary, to time `serve` from launch to its first
+    /// 200 (`cargo xtask bench` builds and passes it). Without it, start-up
+    /// is not measured.
+    #[arg(long)]
+    host_bin: Option<PathBuf>,
+    /// Rounds of each start-up measurement (compiled, precompiled), interleaved.
+    #[arg(long, default_value_t = 5)]
+    startup_rounds: usize,
     /// Also write the figures here, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -333,6 +342,39 @@ async fn main() -> anyhow::Result<()> {
         );
         report.insert("monolith".into(), monolith_report.into());
         report.insert("composition_cost".into(), ratios.into());
+    }
+
+    if let Some(host_bin) = &args.host_bin {
+        let scratch = scratch_dir("startup")?;
+        let startup = startup::measure(host_bin, &worker_wasm, &scratch, args.startup_rounds)?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        let mut figures = serde_json::Map::new();
+        for (name, key, times) in [
+            ("compiled at start", "compiled", &startup.compiled),
+            (
+                "precompiled, from the cache",
+                "precompiled",
+                &startup.precompiled,
+            ),
+        ] {
+            let (low, median, high) = (
+                times.first().copied().unwrap_or_default(),
+                load::quantile(times, 0.5),
+                times.last().copied().unwrap_or_default(),
+            );
+            println!(
+                "{:<60} {:>10.1} ms median, {:.1}–{:.1}",
+                format!("serve to first 200, worker {name} ({} rounds)", times.len()),
+                millis(median),
+                millis(low),
+                millis(high)
+            );
+            figures.insert(
+                key.into(),
+                json!({ "median_ms": millis(median), "min_ms": millis(low), "max_ms": millis(high) }),
+            );
+        }
+        report.insert("startup_to_first_200".into(), figures.into());
     }
 
     let overshoots = deadline::overshoots(&args.wasm_dir.join("misbehave.wasm"), 5).await?;
