@@ -22,7 +22,8 @@
 //!   streams large, checkable request bodies.
 //!
 //! Every request and every call runs in a fresh instance, as on an edge
-//! platform. The runtime underneath is the `edgeplug-host` crate (the
+//! platform, unless a test opts a worker into reuse
+//! ([`HttpWorker::with_instance_reuse`](edgeplug_host::HttpWorker::with_instance_reuse)). The runtime underneath is the `edgeplug-host` crate (the
 //! server people run); this kit re-exports what tests need of it.
 
 #![warn(missing_docs)]
@@ -47,8 +48,9 @@ use wasmtime::component::{HasSelf, Linker};
 pub use context::HostContext;
 pub use edgeplug_host::{
     CannedResponse, ConfigValues, CorsRule, DEFAULT_RECORDED_BODY_BYTES, GuestLimits, HostState,
-    LocalS3, OutboundHandler, OutboundHttp, OutboundRequest, PeakMemory, RecordedRequest, Response,
-    S3Credentials, TimedOut, allocator, engine, load_component,
+    InstanceReuse, InstanceStats, LocalS3, OutboundHandler, OutboundHttp, OutboundRequest,
+    PeakMemory, RecordedRequest, Response, S3Credentials, TimedOut, allocator, engine,
+    load_component,
 };
 pub use fakes::{CounterCall, FakeCounter, FakeUploader, ReceivedObject};
 pub use fastedge::{FastEdge, FastEdgeOp};

@@ -13,7 +13,7 @@ mod common;
 use bytes::Bytes;
 use common::{S3Fixture, SECRET};
 use host_test::kv::{KvError, KvOp};
-use host_test::{ConfigValues, FastEdgeOp, HostContext, HttpWorker, Response};
+use host_test::{ConfigValues, FastEdgeOp, HostContext, HttpWorker, InstanceReuse, Response};
 use http_body_util::BodyExt as _;
 
 /// Which composed worker a scenario runs against.
@@ -60,6 +60,20 @@ impl Harness {
         let worker = HttpWorker::new(&common::component(name), context)
             .unwrap_or_else(|e| panic!("{name} links: {e:#}"));
         Self { flavor, worker, s3 }
+    }
+
+    /// The portable worker with instance reuse on, one instance already
+    /// waiting: the scenario's requests run on instances that answered
+    /// before.
+    async fn reusing_instances() -> anyhow::Result<Self> {
+        let mut h = Self::new(Flavor::Portable);
+        h.worker = h
+            .worker
+            .clone()
+            .with_instance_reuse(InstanceReuse::up_to(1000));
+        let warm_up = h.worker.get("/no-such-route").await?;
+        assert_eq!(warm_up.status, 404, "{}", warm_up.text());
+        Ok(h)
     }
 
     fn context(&self) -> &HostContext {
@@ -568,7 +582,9 @@ async fn a_counter_at_its_maximum_never_breaks_page_views(h: &Harness) -> anyhow
 }
 
 /// Runs every scenario named against both flavors: one test per scenario
-/// and flavor, in the modules `portable` and `fastedge`.
+/// and flavor, in the modules `portable` and `fastedge`; and once more on
+/// the portable worker with instance reuse on (`reused`), where every
+/// promise must hold just the same.
 macro_rules! against_both_flavors {
     ($($scenario:ident),* $(,)?) => {
         mod portable {
@@ -584,6 +600,18 @@ macro_rules! against_both_flavors {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() -> anyhow::Result<()> {
                     super::$scenario(&super::Harness::new(super::Flavor::FastEdge)).await
+                }
+            )*
+        }
+        mod reused {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() -> anyhow::Result<()> {
+                    let h = super::Harness::reusing_instances().await?;
+                    super::$scenario(&h).await?;
+                    let stats = h.worker.instance_stats();
+                    assert!(stats.reused > 0, "no request ran on a reused instance: {stats:?}");
+                    Ok(())
                 }
             )*
         }

@@ -185,6 +185,8 @@ impl WorkerContext {
             hooks: self.outbound.clone(),
             kv: Arc::clone(&self.kv),
             config: self.config(),
+            config_source: Arc::clone(&self.config),
+            deadline: self.request_timeout.map(|timeout| Instant::now() + timeout),
             fastedge: Arc::clone(&self.fastedge),
             limits: GuestLimits::new(self.max_memory_bytes, Arc::clone(&self.peak_memory)),
             extensions,
@@ -195,10 +197,11 @@ impl WorkerContext {
         // that computes without pause shares its thread and lets host-side
         // timers fire), and past the request's deadline it is interrupted:
         // a deadline precise to one tick, however late the ticker runs.
-        let deadline = self.request_timeout.map(|timeout| Instant::now() + timeout);
+        // The deadline is the store's, not captured here: a reused instance
+        // gets each request's own.
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            Ok(match deadline {
+        store.epoch_deadline_callback(|store| {
+            Ok(match store.data().deadline {
                 Some(deadline) if Instant::now() >= deadline => UpdateDeadline::Interrupt,
                 _ => UpdateDeadline::Yield(1),
             })

@@ -14,7 +14,9 @@
 //!   ([`kv`]: memory, redb, Redis), `wasi:config/store`, and
 //!   `gcore:fastedge/*` over a [`FastEdgePlatform`](fastedge::FastEdgePlatform).
 //! - [`WorkerContext`] is what each instance is made from; [`HttpWorker`]
-//!   runs one request per fresh instance with memory caps and deadlines;
+//!   runs one request per fresh instance with memory caps and deadlines,
+//!   or, opted into per worker, lets an instance answer several requests
+//!   in turn ([`reuse`]);
 //!   [`serve::Server`] puts a worker on a TCP port with a concurrency cap
 //!   and graceful drain.
 //! - [`LocalS3`] is an S3-compatible store on a folder that verifies SigV4,
@@ -39,6 +41,7 @@ mod limits;
 mod linker;
 mod outbound;
 pub mod precompiled;
+pub mod reuse;
 pub mod s3;
 pub mod serve;
 mod state;
@@ -60,6 +63,7 @@ pub use outbound::{
     CannedResponse, DEFAULT_RECORDED_BODY_BYTES, OutboundHandler, OutboundHttp, OutboundRequest,
     RecordedRequest,
 };
+pub use reuse::{InstanceReuse, InstanceStats};
 pub use s3::{CorsRule, LocalS3, S3Credentials};
 pub use state::HostState;
 pub use worker::{HttpWorker, Response, TimedOut};

@@ -36,6 +36,7 @@ impl PeakMemory {
 pub struct GuestLimits {
     max_memory_bytes: Option<usize>,
     instance_total: usize,
+    refused: bool,
     peak: Arc<PeakMemory>,
 }
 
@@ -45,8 +46,22 @@ impl GuestLimits {
         Self {
             max_memory_bytes,
             instance_total: 0,
+            refused: false,
             peak,
         }
+    }
+}
+
+impl GuestLimits {
+    /// Whether growth past the cap was refused in this instance.
+    pub fn refused_growth(&self) -> bool {
+        self.refused
+    }
+
+    /// Bytes of linear memory this instance holds, summed over its memories
+    /// (their initial sizes included).
+    pub fn memory_size(&self) -> usize {
+        self.instance_total
     }
 }
 
@@ -59,7 +74,9 @@ impl wasmtime::ResourceLimiter for GuestLimits {
     ) -> wasmtime::Result<bool> {
         if self.max_memory_bytes.is_some_and(|max| desired > max) {
             // Refusing makes `memory.grow` return -1: the guest's allocator
-            // fails, the guest traps, and the host answers 500.
+            // fails, the guest traps, and the host answers 500. A guest that
+            // copes (a fallible reserve) still never gets its instance reused.
+            self.refused = true;
             return Ok(false);
         }
         self.instance_total += desired.saturating_sub(current);

@@ -1,6 +1,7 @@
 //! The per-instance store data every guest runs with.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -11,6 +12,7 @@ use crate::fastedge::FastEdgePlatform;
 use crate::kv::KvBackend;
 use crate::limits::GuestLimits;
 use crate::outbound::OutboundHttp;
+use crate::sync::lock;
 
 /// What one instance sees of the host: WASI, wasi-http with the host's
 /// outgoing policy, the KV backend, config values, the FastEdge platform,
@@ -22,6 +24,11 @@ pub struct HostState {
     pub(crate) hooks: OutboundHttp,
     pub(crate) kv: Arc<dyn KvBackend>,
     pub(crate) config: ConfigValues,
+    /// Where `config` is copied from at the start of every request.
+    pub(crate) config_source: Arc<Mutex<ConfigValues>>,
+    /// When the current request must have answered; read at every epoch
+    /// tick.
+    pub(crate) deadline: Option<Instant>,
     pub(crate) fastedge: Arc<dyn FastEdgePlatform>,
     pub(crate) limits: GuestLimits,
     pub(crate) extensions: http::Extensions,
@@ -42,6 +49,19 @@ impl HostState {
     /// The same, to change.
     pub fn extensions_mut(&mut self) -> &mut http::Extensions {
         &mut self.extensions
+    }
+
+    /// The memory accounting of this instance.
+    pub fn limits(&self) -> &GuestLimits {
+        &self.limits
+    }
+
+    /// Readies a reused instance for its next request: the config as it is
+    /// now (a change applies from the next request on, as with fresh
+    /// instances) and the new request's deadline.
+    pub(crate) fn begin_request(&mut self, deadline: Option<Instant>) {
+        self.config = lock(&self.config_source).clone();
+        self.deadline = deadline;
     }
 }
 

@@ -1,16 +1,25 @@
 //! Sending HTTP requests into any component that exports
 //! `wasi:http/incoming-handler`: the entry alone, or a composed worker.
 
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
 use anyhow::{Context as _, anyhow};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use wasmtime::Store;
 use wasmtime::component::Component;
 use wasmtime_wasi_http::WasiHttpView;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::context::{Instances, WorkerContext};
+use crate::reuse::{IdleInstances, InstanceHealth, InstanceReuse, InstanceStats};
+use crate::state::HostState;
 
 /// A response from a guest, with its body read whole.
 #[derive(Debug, Clone)]
@@ -48,17 +57,61 @@ impl Response {
 pub struct TimedOut(pub std::time::Duration);
 
 /// A pre-linked HTTP component: each request gets a fresh instance, as on
-/// an edge platform, made by the context `C`.
+/// an edge platform, made by the context `C` — or, with
+/// [`with_instance_reuse`](Self::with_instance_reuse), an instance that
+/// answered an earlier request cleanly.
 #[derive(Clone)]
 pub struct HttpWorker<C: Instances = WorkerContext> {
-    pre: ProxyPre<crate::state::HostState>,
+    pre: ProxyPre<HostState>,
     context: C,
+    reuse: Option<Arc<Reuse>>,
+    counters: Arc<Counters>,
 }
 
 impl<C: Instances> std::fmt::Debug for HttpWorker<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpWorker").finish_non_exhaustive()
+        f.debug_struct("HttpWorker")
+            .field("instance_reuse", &self.instance_reuse())
+            .finish_non_exhaustive()
     }
+}
+
+/// An instance between requests, and what decides whether it may take
+/// another.
+struct LiveInstance {
+    store: Store<HostState>,
+    proxy: Proxy,
+    served: u32,
+    memory_at_start: usize,
+}
+
+/// The reuse policy and the instances waiting under it.
+struct Reuse {
+    policy: InstanceReuse,
+    idle: Arc<IdleInstances<LiveInstance>>,
+}
+
+impl Reuse {
+    /// Keeps `live`, which just answered a request cleanly, for the next
+    /// one unless a retire rule says otherwise.
+    fn keep(&self, mut live: LiveInstance) {
+        live.served += 1;
+        let limits = live.store.data().limits();
+        let health = InstanceHealth {
+            refused_growth: limits.refused_growth(),
+            memory_growth: limits.memory_size().saturating_sub(live.memory_at_start),
+        };
+        match self.policy.retire_reason(live.served, health) {
+            None => self.idle.put(live),
+            Some(reason) => tracing::trace!(?reason, "instance retired"),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    started: AtomicU64,
+    reused: AtomicU64,
 }
 
 impl<C: Instances> HttpWorker<C> {
@@ -72,7 +125,41 @@ impl<C: Instances> HttpWorker<C> {
         let pre = ProxyPre::new(pre)
             .map_err(anyhow::Error::from)
             .context("the component does not export wasi:http/incoming-handler")?;
-        Ok(Self { pre, context })
+        Ok(Self {
+            pre,
+            context,
+            reuse: None,
+            counters: Default::default(),
+        })
+    }
+
+    /// Lets an instance answer more requests, one after another, under
+    /// `reuse`'s bounds. Off by default, and only for code you trust with
+    /// what it trades: a guest's own globals outlive a request (see
+    /// [`InstanceReuse`]). Clones of this worker share its idle instances.
+    #[must_use]
+    pub fn with_instance_reuse(mut self, reuse: InstanceReuse) -> Self {
+        self.reuse = reuse.enabled().then(|| {
+            Arc::new(Reuse {
+                policy: reuse,
+                idle: Arc::new(IdleInstances::new(reuse.idle_timeout, reuse.max_idle)),
+            })
+        });
+        self
+    }
+
+    /// The reuse policy in force ([`InstanceReuse::OFF`] unless set).
+    pub fn instance_reuse(&self) -> InstanceReuse {
+        self.reuse.as_ref().map_or(InstanceReuse::OFF, |r| r.policy)
+    }
+
+    /// How many instances were made and reused so far, and how many wait.
+    pub fn instance_stats(&self) -> InstanceStats {
+        InstanceStats {
+            started: self.counters.started.load(Ordering::Relaxed),
+            reused: self.counters.reused.load(Ordering::Relaxed),
+            idle: self.reuse.as_ref().map_or(0, |r| r.idle.len()),
+        }
     }
 
     /// The context requests run with.
@@ -80,11 +167,12 @@ impl<C: Instances> HttpWorker<C> {
         &self.context
     }
 
-    /// Runs one request in a fresh instance and returns the guest's response
-    /// head, with a body that streams as the guest writes it.
+    /// Runs one request in an instance (a fresh one unless reuse is on and
+    /// one waits) and returns the guest's response head, with a body that
+    /// streams as the guest writes it.
     ///
     /// An error means the guest trapped or never answered: the host itself
-    /// stays healthy.
+    /// stays healthy, and that instance is never used again.
     pub async fn handle<B>(
         &self,
         request: http::Request<B>,
@@ -104,6 +192,30 @@ impl<C: Instances> HttpWorker<C> {
         }
     }
 
+    /// An idle instance readied for a new request, or a new one.
+    async fn instance(&self) -> anyhow::Result<LiveInstance> {
+        if let Some(mut live) = self.reuse.as_ref().and_then(|r| r.idle.take()) {
+            let deadline = self
+                .context
+                .request_timeout()
+                .map(|timeout| Instant::now() + timeout);
+            live.store.data_mut().begin_request(deadline);
+            live.store.set_epoch_deadline(1);
+            self.counters.reused.fetch_add(1, Ordering::Relaxed);
+            return Ok(live);
+        }
+        let mut store = self.context.new_store();
+        let proxy = self.pre.instantiate_async(&mut store).await?;
+        self.counters.started.fetch_add(1, Ordering::Relaxed);
+        let memory_at_start = store.data().limits().memory_size();
+        Ok(LiveInstance {
+            store,
+            proxy,
+            served: 0,
+            memory_at_start,
+        })
+    }
+
     async fn handle_untimed<B>(
         &self,
         request: http::Request<B>,
@@ -112,29 +224,27 @@ impl<C: Instances> HttpWorker<C> {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        let mut store = self.context.new_store();
+        let mut live = self.instance().await?;
         let (sender, mut receiver) = tokio::sync::oneshot::channel();
-        let request = store
-            .data_mut()
-            .http()
-            .new_incoming_request(Scheme::Http, request)?;
-        let outparam = store.data_mut().http().new_response_outparam(sender)?;
-        let proxy = self.pre.instantiate_async(&mut store).await?;
+        let state = live.store.data_mut();
+        let request = state.http().new_incoming_request(Scheme::Http, request)?;
+        let outparam = state.http().new_response_outparam(sender)?;
         let mut call = Box::pin(async move {
-            proxy
+            live.proxy
                 .wasi_http_incoming_handler()
-                .call_handle(&mut store, request, outparam)
+                .call_handle(&mut live.store, request, outparam)
                 .await
+                .map(|()| live)
         });
         // Run the guest right here until it answers: no task hop on the hot
         // path, and if this future is dropped (a deadline passed) the
         // instance goes with it instead of running on.
-        let (answered, still_running) = tokio::select! {
+        let (answered, returned) = tokio::select! {
             biased;
-            answered = &mut receiver => (answered, true),
+            answered = &mut receiver => (answered, None),
             finished = &mut call => match finished {
                 // Returned: it answered (or never will).
-                Ok(()) => (receiver.await, false),
+                Ok(live) => (receiver.await, Some(live)),
                 Err(trap)
                     if trap.downcast_ref::<wasmtime::Trap>()
                         == Some(&wasmtime::Trap::Interrupt) =>
@@ -145,24 +255,46 @@ impl<C: Instances> HttpWorker<C> {
                 Err(trap) => return Err(anyhow!("the guest trapped: {trap:?}")),
             },
         };
-        match answered {
-            Ok(Ok(response)) => {
-                if still_running {
-                    // The guest may still be writing the body: let it run on.
-                    tokio::spawn(async move {
-                        if let Err(trap) = call.await {
-                            tracing::warn!(
-                                error = %format!("{trap:?}"),
-                                "the guest failed after answering"
-                            );
-                        }
-                    });
-                }
-                Ok(response)
+        let response = match answered {
+            Ok(Ok(response)) => response,
+            // An instance that answered with anything but a response is
+            // dropped here, never reused.
+            Ok(Err(code)) => {
+                return Err(anyhow!("the guest answered with an error code: {code:?}"));
             }
-            Ok(Err(code)) => Err(anyhow!("the guest answered with an error code: {code:?}")),
-            Err(_) => Err(anyhow!("the guest returned without setting a response")),
+            Err(_) => return Err(anyhow!("the guest returned without setting a response")),
+        };
+        if let Some(live) = returned {
+            if let Some(reuse) = &self.reuse {
+                reuse.keep(live);
+            }
+            return Ok(response);
         }
+        // The guest may still be writing the body: let it run on, and keep
+        // its instance once it returns cleanly.
+        let reuse = self.reuse.clone();
+        let (returned_tx, returned_rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            match call.await {
+                Ok(live) => {
+                    if let Some(reuse) = reuse {
+                        reuse.keep(live);
+                    }
+                }
+                Err(trap) => tracing::warn!(
+                    error = %format!("{trap:?}"),
+                    "the guest failed after answering"
+                ),
+            }
+            drop(returned_tx);
+        });
+        if self.reuse.is_none() {
+            return Ok(response);
+        }
+        // With reuse, the body ends only once the instance is back among the
+        // idle ones: a client that sends its next request after reading a
+        // whole response finds the instance it just used.
+        Ok(response.map(|body| EndsAfterCall::new(body, returned_rx).boxed_unsync()))
     }
 
     /// Runs one request and reads the whole response body.
@@ -204,5 +336,48 @@ impl<C: Instances> HttpWorker<C> {
     /// `GET path`.
     pub async fn get(&self, path: &str) -> anyhow::Result<Response> {
         self.request("GET", path, Bytes::new()).await
+    }
+}
+
+/// A response body that ends only after the guest's call has returned (and
+/// its instance has been kept or dropped), however early the guest
+/// finished writing.
+struct EndsAfterCall {
+    body: HyperOutgoingBody,
+    body_ended: bool,
+    call_returned: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl EndsAfterCall {
+    fn new(body: HyperOutgoingBody, call_returned: tokio::sync::oneshot::Receiver<()>) -> Self {
+        Self {
+            body,
+            body_ended: false,
+            call_returned,
+        }
+    }
+}
+
+impl http_body::Body for EndsAfterCall {
+    type Data = Bytes;
+    type Error = <HyperOutgoingBody as http_body::Body>::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        if !self.body_ended {
+            match ready!(Pin::new(&mut self.body).poll_frame(cx)) {
+                Some(frame) => return Poll::Ready(Some(frame)),
+                None => self.body_ended = true,
+            }
+        }
+        // The sender is dropped when the call returns, whichever way.
+        let _ = ready!(Pin::new(&mut self.call_returned).poll(cx));
+        Poll::Ready(None)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
