@@ -226,6 +226,25 @@ fn sixty_four_clients_lose_no_count_on_the_default_store() -> anyhow::Result<()>
 }
 
 #[test]
+fn requests_per_instance_turns_reuse_on_and_loses_no_count() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = start_command(serve_command(
+        data.path(),
+        &[
+            "--config",
+            "allow-anonymous-counter-writes=true",
+            "--requests-per-instance",
+            "500",
+        ],
+    )?)?;
+    assert!(server.printed("reused for up to 500 requests each"));
+    let report = hammer(vec![server.socket_addr()?], 16, 200, "reused")?;
+    assert_eq!(report.successes(), 3_200, "{report:?}");
+    assert_eq!(read_counter(&server, "reused")?, 3_200);
+    Ok(())
+}
+
+#[test]
 fn two_servers_sharing_redis_lose_no_count() -> anyhow::Result<()> {
     let url = std::env::var("EDGEPLUG_REDIS_URL")
         .map_err(|_| anyhow::anyhow!("EDGEPLUG_REDIS_URL is not set: run `cargo xtask test`"))?;

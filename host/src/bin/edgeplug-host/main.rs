@@ -32,7 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve a worker over HTTP, with a local S3-compatible store beside it.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Maintenance of an S3 bucket the uploader writes to.
     #[command(subcommand)]
     S3(S3Command),
@@ -184,7 +184,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     context.outbound().allow_network(true);
 
-    let worker = HttpWorker::new(&component, context)?;
+    let worker = HttpWorker::new(&component, context)?.with_instance_reuse(settings.instance_reuse);
 
     println!(
         "edgeplug worker   http://{addr}/ ({} flavor)",
@@ -206,6 +206,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             None => "no deadline".to_owned(),
         },
         edgeplug_host::allocator(),
+    );
+    let reuse = settings.instance_reuse;
+    println!(
+        "instances         {}",
+        if reuse.enabled() {
+            format!(
+                "reused for up to {} requests each (idle {} ms, memory growth {} MiB): only for code you trust",
+                reuse.max_requests,
+                reuse.idle_timeout.as_millis(),
+                reuse.max_memory_growth / (1024 * 1024)
+            )
+        } else {
+            "a fresh one per request".to_owned()
+        }
     );
     println!("writes            {writes}");
     println!();
@@ -290,7 +304,7 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::S3(S3Command::Sweep(args)) => sweep_cmd::run(args).await,
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use edgeplug_host::Allocator;
+use edgeplug_host::{Allocator, InstanceReuse};
 use serde::Deserialize;
 
 /// Which composed worker runs, and which platform the host plays.
@@ -128,6 +128,20 @@ pub struct ServeArgs {
     /// [default: .edgeplug-data/compiled]
     #[arg(long, value_name = "DIR|off")]
     pub compiled_cache: Option<PathBuf>,
+    /// How many requests one instance may answer, one after another; 1 is
+    /// a fresh instance per request. Reuse lets a guest's own globals
+    /// outlive a request: only for code you trust (docs/serve.md)
+    /// [default: 1]
+    #[arg(long)]
+    pub requests_per_instance: Option<u32>,
+    /// With reuse, how long an instance may wait for its next request
+    /// before it is dropped, in ms [default: 30000]
+    #[arg(long)]
+    pub instance_idle_timeout_ms: Option<u64>,
+    /// With reuse, how much an instance's memory may have grown since it
+    /// started and still be reused, in MiB [default: 64]
+    #[arg(long)]
+    pub reuse_max_memory_growth_mib: Option<usize>,
     /// Worker config, KEY=VALUE (repeatable); overrides the config file's
     /// `[config]` and the defaults.
     #[arg(long = "config", value_parser = edgeplug_host::ConfigValues::parse_assignment)]
@@ -156,6 +170,9 @@ struct FileSettings {
     drain_timeout_ms: Option<u64>,
     allocator: Option<AllocatorFlag>,
     compiled_cache: Option<PathBuf>,
+    requests_per_instance: Option<u32>,
+    instance_idle_timeout_ms: Option<u64>,
+    reuse_max_memory_growth_mib: Option<usize>,
     #[serde(default)]
     config: BTreeMap<String, String>,
 }
@@ -206,6 +223,9 @@ pub struct Settings {
     pub allocator: Allocator,
     /// Where compiled workers are kept (`None`: compile at every start).
     pub compiled_cache: Option<PathBuf>,
+    /// When an instance may answer more than one request (off unless
+    /// `requests-per-instance` is above 1).
+    pub instance_reuse: InstanceReuse,
     /// Worker config from the file and flags, flags last.
     pub config: Vec<(String, String)>,
 }
@@ -232,6 +252,28 @@ impl Settings {
             .request_timeout_ms
             .or(file.request_timeout_ms)
             .unwrap_or(120_000);
+        let requests_per_instance = args
+            .requests_per_instance
+            .or(file.requests_per_instance)
+            .unwrap_or(1);
+        anyhow::ensure!(
+            requests_per_instance > 0,
+            "requests-per-instance must be at least 1 (1: a fresh instance per request)"
+        );
+        let instance_reuse = InstanceReuse::up_to(requests_per_instance)
+            .with_idle_timeout(Duration::from_millis(
+                args.instance_idle_timeout_ms
+                    .or(file.instance_idle_timeout_ms)
+                    .unwrap_or(30_000),
+            ))
+            .with_max_memory_growth(
+                args.reuse_max_memory_growth_mib
+                    .or(file.reuse_max_memory_growth_mib)
+                    .unwrap_or(64)
+                    .saturating_mul(1024 * 1024),
+            )
+            // Each request at once may leave one instance behind.
+            .with_max_idle(max_concurrent_requests);
         let mut config: Vec<_> = file.config.into_iter().collect();
         config.extend(args.config);
         let from_file = file
@@ -305,6 +347,7 @@ impl Settings {
                     .unwrap_or_else(|| ".edgeplug-data/compiled".into()),
             )
             .filter(|dir| dir != Path::new("off")),
+            instance_reuse,
             config,
         })
     }
@@ -449,6 +492,34 @@ mod tests {
             settings.compiled_cache.as_deref(),
             Some(Path::new(".edgeplug-data/compiled"))
         );
+        assert!(!settings.instance_reuse.enabled(), "reuse is opt-in");
+        Ok(())
+    }
+
+    #[test]
+    fn instance_reuse_is_opt_in_with_its_bounds_from_flags_or_file() -> anyhow::Result<()> {
+        let settings = Settings::resolve(args(&[
+            "--requests-per-instance",
+            "1000",
+            "--max-concurrent-requests",
+            "16",
+        ]))?;
+        let reuse = settings.instance_reuse;
+        assert!(reuse.enabled());
+        assert_eq!(reuse.max_requests, 1000);
+        assert_eq!(reuse.idle_timeout, Duration::from_secs(30));
+        assert_eq!(reuse.max_memory_growth, 64 << 20);
+        assert_eq!(reuse.max_idle, 16);
+        let (_dir, path) = file(
+            "requests-per-instance = 50\ninstance-idle-timeout-ms = 250\nreuse-max-memory-growth-mib = 8\n",
+        )?;
+        let reuse = Settings::resolve(args(&["--config-file", &path]))?.instance_reuse;
+        assert_eq!(reuse.max_requests, 50);
+        assert_eq!(reuse.idle_timeout, Duration::from_millis(250));
+        assert_eq!(reuse.max_memory_growth, 8 << 20);
+        let error = Settings::resolve(args(&["--requests-per-instance", "0"]))
+            .expect_err("0 requests per instance means nothing");
+        assert!(format!("{error:#}").contains("requests-per-instance"));
         Ok(())
     }
 
