@@ -15,6 +15,7 @@ mod monolith;
 mod redis;
 mod token;
 mod user_compose;
+mod wasmtime_cli;
 mod workspace;
 
 use std::path::PathBuf;
@@ -47,7 +48,9 @@ enum Command {
     /// time, requests per second over loopback HTTP, upload throughput
     /// against a direct write, guest peak memory), each against the
     /// monolith (the three components linked into one, built for this
-    /// only) where it applies, and write them to target/edgeplug/bench.json.
+    /// only) where it applies, instance reuse against fresh instances, and
+    /// `edgeplug-host serve` against `wasmtime serve` 48.0.8 (installed into
+    /// target/tools/ on first use); write them to target/edgeplug/bench.json.
     Bench {
         /// Extra arguments for `edgeplug-bench` (try `-- --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -157,10 +160,14 @@ fn main() -> anyhow::Result<()> {
             let host_bin = workspace::target_dir(&root)
                 .join("debug")
                 .join(format!("edgeplug-host{}", std::env::consts::EXE_SUFFIX));
+            // The same worker and route on `wasmtime serve`, in the same run.
+            let wasmtime_bin = wasmtime_cli::ensure(&root)?;
             let mut bench = workspace::host_binary(&root, "edgeplug-bench");
             bench
                 .arg("--host-bin")
                 .arg(&host_bin)
+                .arg("--wasmtime-bin")
+                .arg(&wasmtime_bin)
                 .arg("--wasm-dir")
                 .arg(&out)
                 .arg("--monolith")

@@ -9,8 +9,10 @@
 
 mod deadline;
 mod parity;
+mod reuse;
 mod startup;
 mod upload;
+mod versus_wasmtime;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -57,6 +59,23 @@ struct Args {
     /// Rounds of each start-up measurement (compiled, precompiled), interleaved.
     #[arg(long, default_value_t = 5)]
     startup_rounds: usize,
+    /// Rounds of the instance-reuse comparison (a fresh instance per
+    /// request, then reuse, in each round).
+    #[arg(long, default_value_t = 3)]
+    reuse_rounds: usize,
+    /// The `wasmtime` CLI to compare `edgeplug-host serve` with (`cargo
+    /// xtask bench` installs the pinned 48.0.8 into target/tools/ and passes
+    /// it). Needs --host-bin. Without it, the comparison is skipped.
+    #[arg(long)]
+    wasmtime_bin: Option<PathBuf>,
+    /// Rounds of the comparison with `wasmtime serve` (each round runs all
+    /// four servers, one after another).
+    #[arg(long, default_value_t = 5)]
+    versus_rounds: usize,
+    /// How long each server of that comparison is loaded per round, in
+    /// seconds (after a 1 s warm-up).
+    #[arg(long, default_value_t = 5)]
+    versus_secs: u64,
     /// Also write the figures here, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -242,6 +261,167 @@ async fn http_load(
     Ok(run.successes_per_second())
 }
 
+/// `(min, median, max)` of `values`, sorted here.
+fn spread<T: Copy + PartialOrd + Default>(values: &[T]) -> (T, T, T) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or_default();
+    (
+        sorted.first().copied().unwrap_or_default(),
+        median,
+        sorted.last().copied().unwrap_or_default(),
+    )
+}
+
+/// Measures, prints and records the instance-reuse comparison.
+async fn report_reuse(
+    component: &Component,
+    args: &Args,
+    report: &mut serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<()> {
+    let requests = args.requests.min(2_000);
+    let figures = reuse::measure(
+        component,
+        args.reuse_rounds,
+        requests,
+        args.connections,
+        args.http_secs,
+    )
+    .await?;
+    let mut json_modes = serde_json::Map::new();
+    let mut medians = Vec::new();
+    for (key, name, mode) in [
+        ("fresh", "a fresh instance per request", &figures.fresh),
+        (
+            "reused",
+            "instances reused (up to 1000 requests each)",
+            &figures.reused,
+        ),
+    ] {
+        let (low, median, high) = spread(&mode.in_process);
+        println!(
+            "{:<60} {:>8.1} µs median, {:.1}–{:.1}",
+            format!("GET / in-process, {name}"),
+            micros(median),
+            micros(low),
+            micros(high)
+        );
+        let (rps_low, rps, rps_high) = spread(&mode.rps);
+        println!(
+            "{:<60} {:>10.0} req/s median, {:.0}–{:.0}",
+            format!("HTTP GET /, {} connections, {name}", args.connections),
+            rps,
+            rps_low,
+            rps_high
+        );
+        medians.push((median, rps));
+        json_modes.insert(
+            key.into(),
+            json!({
+                "in_process_median_us": micros(median),
+                "in_process_per_round_us": mode.in_process.iter().map(|d| micros(*d)).collect::<Vec<_>>(),
+                "http_rps_median": rps,
+                "http_rps_per_round": mode.rps,
+            }),
+        );
+    }
+    if let [(fresh_time, fresh_rps), (reused_time, reused_rps)] = medians[..] {
+        let faster = fresh_time.as_secs_f64() / reused_time.as_secs_f64();
+        let more = reused_rps / fresh_rps;
+        println!(
+            "{:<60} {:>13.2}",
+            "  reuse speed-up, in-process (fresh / reused time)", faster
+        );
+        println!(
+            "{:<60} {:>13.2}",
+            "  reuse speed-up, HTTP (reused / fresh req/s)", more
+        );
+        json_modes.insert("speedup_in_process".into(), json!(faster));
+        json_modes.insert("speedup_http".into(), json!(more));
+    }
+    json_modes.insert("rounds".into(), json!(args.reuse_rounds));
+    json_modes.insert("in_process_requests_per_round".into(), json!(requests));
+    json_modes.insert("connections".into(), json!(args.connections));
+    json_modes.insert("http_seconds".into(), json!(args.http_secs));
+    report.insert("instance_reuse".into(), json_modes.into());
+    Ok(())
+}
+
+/// Measures, prints and records `edgeplug-host serve` against `wasmtime
+/// serve`.
+async fn report_versus_wasmtime(
+    host_bin: &Path,
+    wasmtime_bin: &Path,
+    worker: &Path,
+    args: &Args,
+    report: &mut serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<()> {
+    let scratch = scratch_dir("versus-wasmtime")?;
+    let setup = versus_wasmtime::Setup {
+        host_bin,
+        wasmtime_bin,
+        worker,
+        scratch: &scratch,
+    };
+    let results = versus_wasmtime::measure(
+        &setup,
+        args.versus_rounds,
+        args.connections,
+        args.versus_secs,
+    )
+    .await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let results = results?;
+    let mut figures = serde_json::Map::new();
+    let mut medians = std::collections::BTreeMap::new();
+    for (contender, rps) in &results {
+        let (low, median, high) = spread(rps);
+        println!(
+            "{:<60} {:>10.0} req/s median, {:.0}–{:.0}",
+            format!(
+                "HTTP GET {}, {} conns, {} rounds: {}",
+                versus_wasmtime::ROUTE,
+                args.connections,
+                rps.len(),
+                contender.name()
+            ),
+            median,
+            low,
+            high
+        );
+        medians.insert(contender.key(), median);
+        figures.insert(
+            contender.key().into(),
+            json!({ "rps_median": median, "rps_per_round": rps }),
+        );
+    }
+    for (label, key, ours, theirs) in [
+        (
+            "  edgeplug / wasmtime, fresh instances",
+            "fresh_edgeplug_over_wasmtime",
+            "edgeplug_fresh",
+            "wasmtime_fresh",
+        ),
+        (
+            "  edgeplug / wasmtime, reuse 1000",
+            "reuse_edgeplug_over_wasmtime",
+            "edgeplug_reuse",
+            "wasmtime_reuse",
+        ),
+    ] {
+        if let (Some(ours), Some(theirs)) = (medians.get(ours), medians.get(theirs)) {
+            let ratio = ours / theirs;
+            println!("{label:<60} {ratio:>13.2}");
+            figures.insert(key.into(), json!(ratio));
+        }
+    }
+    figures.insert("route".into(), json!(versus_wasmtime::ROUTE));
+    figures.insert("connections".into(), json!(args.connections));
+    figures.insert("seconds_per_round".into(), json!(args.versus_secs));
+    report.insert("versus_wasmtime_serve".into(), figures.into());
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -342,6 +522,14 @@ async fn main() -> anyhow::Result<()> {
         );
         report.insert("monolith".into(), monolith_report.into());
         report.insert("composition_cost".into(), ratios.into());
+    }
+
+    if args.reuse_rounds > 0 {
+        report_reuse(&component, &args, &mut report).await?;
+    }
+
+    if let (Some(host_bin), Some(wasmtime_bin)) = (&args.host_bin, &args.wasmtime_bin) {
+        report_versus_wasmtime(host_bin, wasmtime_bin, &worker_wasm, &args, &mut report).await?;
     }
 
     if let Some(host_bin) = &args.host_bin {
