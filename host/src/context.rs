@@ -42,7 +42,8 @@ pub trait Instances: Clone + Send + Sync + 'static {
 #[derive(Clone)]
 pub struct WorkerContext {
     kv: Arc<dyn KvBackend>,
-    config: Arc<Mutex<ConfigValues>>,
+    /// Shared, not copied, into each instance: a change swaps the `Arc`.
+    config: Arc<Mutex<Arc<ConfigValues>>>,
     outbound: OutboundHttp,
     fastedge: Arc<dyn FastEdgePlatform>,
     inherit_stdio: bool,
@@ -147,22 +148,22 @@ impl WorkerContext {
 
     /// Sets one config value for the instances started from now on.
     pub fn set_config(&self, key: impl Into<String>, value: impl Into<String>) {
-        lock(&self.config).set(key, value);
+        Arc::make_mut(&mut lock(&self.config)).set(key, value);
     }
 
     /// Removes one config value for the instances started from now on.
     pub fn remove_config(&self, key: &str) {
-        lock(&self.config).remove(key);
+        Arc::make_mut(&mut lock(&self.config)).remove(key);
     }
 
     /// Replaces every config value.
     pub fn replace_config(&self, values: ConfigValues) {
-        *lock(&self.config) = values;
+        *lock(&self.config) = Arc::new(values);
     }
 
     /// A snapshot of the config values.
     pub fn config(&self) -> ConfigValues {
-        lock(&self.config).clone()
+        ConfigValues::clone(&lock(&self.config))
     }
 
     /// A new store for one instance, with `wasi` adjusting its WASI context
@@ -184,7 +185,7 @@ impl WorkerContext {
             http: WasiHttpCtx::new(),
             hooks: self.outbound.clone(),
             kv: Arc::clone(&self.kv),
-            config: self.config(),
+            config: Arc::clone(&lock(&self.config)),
             config_source: Arc::clone(&self.config),
             deadline: self.request_timeout.map(|timeout| Instant::now() + timeout),
             fastedge: Arc::clone(&self.fastedge),

@@ -23,9 +23,9 @@ pub struct HostState {
     pub(crate) http: WasiHttpCtx,
     pub(crate) hooks: OutboundHttp,
     pub(crate) kv: Arc<dyn KvBackend>,
-    pub(crate) config: ConfigValues,
+    pub(crate) config: Arc<ConfigValues>,
     /// Where `config` is copied from at the start of every request.
-    pub(crate) config_source: Arc<Mutex<ConfigValues>>,
+    pub(crate) config_source: Arc<Mutex<Arc<ConfigValues>>>,
     /// When the current request must have answered; read at every epoch
     /// tick.
     pub(crate) deadline: Option<Instant>,
@@ -60,7 +60,7 @@ impl HostState {
     /// now (a change applies from the next request on, as with fresh
     /// instances) and the new request's deadline.
     pub(crate) fn begin_request(&mut self, deadline: Option<Instant>) {
-        self.config = lock(&self.config_source).clone();
+        self.config = Arc::clone(&lock(&self.config_source));
         self.deadline = deadline;
     }
 }

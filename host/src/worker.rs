@@ -229,7 +229,7 @@ impl<C: Instances> HttpWorker<C> {
         let state = live.store.data_mut();
         let request = state.http().new_incoming_request(Scheme::Http, request)?;
         let outparam = state.http().new_response_outparam(sender)?;
-        let mut call = Box::pin(async move {
+        let mut call: GuestCall = Box::pin(async move {
             live.proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut live.store, request, outparam)
@@ -270,31 +270,21 @@ impl<C: Instances> HttpWorker<C> {
             }
             return Ok(response);
         }
-        // The guest may still be writing the body: let it run on, and keep
-        // its instance once it returns cleanly.
-        let reuse = self.reuse.clone();
-        let (returned_tx, returned_rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            match call.await {
-                Ok(live) => {
-                    if let Some(reuse) = reuse {
-                        reuse.keep(live);
-                    }
+        let Some(reuse) = &self.reuse else {
+            // The guest may still be writing the body: let it run on.
+            tokio::spawn(async move {
+                if let Err(trap) = call.await {
+                    warn_failed_after_answering(&trap);
                 }
-                Err(trap) => tracing::warn!(
-                    error = %format!("{trap:?}"),
-                    "the guest failed after answering"
-                ),
-            }
-            drop(returned_tx);
-        });
-        if self.reuse.is_none() {
+            });
             return Ok(response);
-        }
-        // With reuse, the body ends only once the instance is back among the
+        };
+        // With reuse, the body drives the rest of the call itself (no task
+        // per request) and ends only once the instance is back among the
         // idle ones: a client that sends its next request after reading a
         // whole response finds the instance it just used.
-        Ok(response.map(|body| EndsAfterCall::new(body, returned_rx).boxed_unsync()))
+        let reuse = Arc::clone(reuse);
+        Ok(response.map(|body| FinishesCall::new(body, call, reuse).boxed_unsync()))
     }
 
     /// Runs one request and reads the whole response body.
@@ -339,41 +329,69 @@ impl<C: Instances> HttpWorker<C> {
     }
 }
 
-/// A response body that ends only after the guest's call has returned (and
-/// its instance has been kept or dropped), however early the guest
-/// finished writing.
-struct EndsAfterCall {
-    body: HyperOutgoingBody,
-    body_ended: bool,
-    call_returned: tokio::sync::oneshot::Receiver<()>,
+/// A guest's `handle` call, which gives its instance back when it returns.
+type GuestCall = Pin<Box<dyn Future<Output = wasmtime::Result<LiveInstance>> + Send>>;
+
+fn warn_failed_after_answering(trap: &wasmtime::Error) {
+    tracing::warn!(error = %format!("{trap:?}"), "the guest failed after answering");
 }
 
-impl EndsAfterCall {
-    fn new(body: HyperOutgoingBody, call_returned: tokio::sync::oneshot::Receiver<()>) -> Self {
+/// A response body that runs the rest of the guest's call as it is read
+/// (the guest writes what this reads), and ends only after the call has
+/// returned and its instance has been kept for reuse or dropped. Dropped
+/// early (the client went away), it drops the instance with the call.
+struct FinishesCall {
+    body: HyperOutgoingBody,
+    body_ended: bool,
+    call: Option<GuestCall>,
+    reuse: Arc<Reuse>,
+}
+
+impl FinishesCall {
+    fn new(body: HyperOutgoingBody, call: GuestCall, reuse: Arc<Reuse>) -> Self {
         Self {
             body,
             body_ended: false,
-            call_returned,
+            call: Some(call),
+            reuse,
         }
+    }
+
+    /// Polls the call once; when it has returned, keeps or drops its
+    /// instance.
+    fn poll_call(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(call) = self.call.as_mut() else {
+            return Poll::Ready(());
+        };
+        let returned = ready!(call.as_mut().poll(cx));
+        self.call = None;
+        match returned {
+            Ok(live) => self.reuse.keep(live),
+            Err(trap) => warn_failed_after_answering(&trap),
+        }
+        Poll::Ready(())
     }
 }
 
-impl http_body::Body for EndsAfterCall {
+impl http_body::Body for FinishesCall {
     type Data = Bytes;
     type Error = <HyperOutgoingBody as http_body::Body>::Error;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        if !self.body_ended {
-            match ready!(Pin::new(&mut self.body).poll_frame(cx)) {
+        let this = self.get_mut();
+        // Let the guest make progress first: it may be blocked on writing
+        // the very bytes the body waits for.
+        let _ = this.poll_call(cx);
+        if !this.body_ended {
+            match ready!(Pin::new(&mut this.body).poll_frame(cx)) {
                 Some(frame) => return Poll::Ready(Some(frame)),
-                None => self.body_ended = true,
+                None => this.body_ended = true,
             }
         }
-        // The sender is dropped when the call returns, whichever way.
-        let _ = ready!(Pin::new(&mut self.call_returned).poll(cx));
+        ready!(this.poll_call(cx));
         Poll::Ready(None)
     }
 
