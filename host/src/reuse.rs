@@ -194,7 +194,7 @@ impl<T: Send + 'static> IdleInstances<T> {
     /// `max_idle` already wait. Starts the sweeper on first use (it needs
     /// the Tokio runtime this is called on).
     pub(crate) fn put(self: &Arc<Self>, instance: T) {
-        self.put_at(instance, Instant::now());
+        let was_empty = self.put_at(instance, Instant::now());
         if !self.sweeper_started.swap(true, Ordering::Relaxed) {
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => {
@@ -207,12 +207,19 @@ impl<T: Send + 'static> IdleInstances<T> {
                 Err(_) => self.sweeper_started.store(false, Ordering::Relaxed),
             }
         }
-        self.put_or_dropped.notify_one();
+        // The sweeper waits for a put only when nothing waited; otherwise it
+        // sleeps until the oldest is due. Waking it on every put would cost
+        // a task wake per request.
+        if was_empty {
+            self.put_or_dropped.notify_one();
+        }
     }
 
-    fn put_at(&self, instance: T, now: Instant) {
-        let evicted = {
+    /// Adds `instance`; returns whether none waited before.
+    fn put_at(&self, instance: T, now: Instant) -> bool {
+        let (evicted, was_empty) = {
             let mut waiting = lock(&self.waiting);
+            let was_empty = waiting.is_empty();
             let evicted = if waiting.len() >= self.max_idle && !waiting.is_empty() {
                 Some(waiting.remove(0))
             } else {
@@ -224,9 +231,10 @@ impl<T: Send + 'static> IdleInstances<T> {
                     instance,
                 });
             }
-            evicted
+            (evicted, was_empty)
         };
         drop(evicted);
+        was_empty
     }
 
     /// Drops every instance that has waited past the timeout; returns when
@@ -270,8 +278,8 @@ async fn sweep_while_alive<T: Send + 'static>(pool: Weak<IdleInstances<T>>, wake
             Some(due) => {
                 tokio::select! {
                     () = tokio::time::sleep_until(due.into()) => {}
-                    // A put does not change the oldest entry's due time,
-                    // but a drop of the pool must end this task promptly.
+                    // Only a drop of the pool wakes it here: it must end
+                    // this task promptly.
                     () = wake.notified() => {}
                 }
             }

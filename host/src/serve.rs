@@ -197,6 +197,10 @@ impl<C: Instances> Server<C> {
 
     /// A slot for one request, or `None` if none came free in time.
     async fn admit(&self) -> Option<OwnedSemaphorePermit> {
+        // A free slot needs no timer: the usual case, on every request.
+        if let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() {
+            return Some(permit);
+        }
         let acquire = Arc::clone(&self.slots).acquire_owned();
         match tokio::time::timeout(self.options.queue_timeout, acquire).await {
             Ok(Ok(permit)) => Some(permit),
