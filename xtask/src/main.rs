@@ -148,17 +148,19 @@ fn main() -> anyhow::Result<()> {
             // Only the bench builds it: the monolith is never shipped.
             let monolith = monolith::build(&root)?;
             let out = workspace::output_dir(&root);
-            // The bench times `serve` from launch: build the binary it runs.
-            println!("building edgeplug-host for the start-up figures");
+            // The bench times `serve` from launch and loads it beside
+            // `wasmtime serve`: both as users install them, release builds.
+            println!("building edgeplug-host (release) for the start-up and serve figures");
             workspace::run(workspace::cargo(&root).args([
                 "build",
+                "--release",
                 "-p",
                 "edgeplug-host",
                 "--bin",
                 "edgeplug-host",
             ]))?;
             let host_bin = workspace::target_dir(&root)
-                .join("debug")
+                .join("release")
                 .join(format!("edgeplug-host{}", std::env::consts::EXE_SUFFIX));
             // The same worker and route on `wasmtime serve`, in the same run.
             let wasmtime_bin = wasmtime_cli::ensure(&root)?;
