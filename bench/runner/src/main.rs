@@ -185,20 +185,30 @@ async fn per_request(
     Ok(medians)
 }
 
-/// Serves `component` on a loopback port with the real server code and an
-/// in-memory KV, and loads it with `GET /` from `connections` connections
-/// for `secs` seconds after a warm-up second.
-async fn http_load(
+/// The worker of `component` the load figures use: an in-memory KV,
+/// guests' output kept quiet, and instance reuse if given.
+fn bench_worker(
     component: &Component,
-    name: &str,
-    connections: usize,
-    secs: u64,
-    report: &mut serde_json::Map<String, serde_json::Value>,
-) -> anyhow::Result<f64> {
+    reuse: Option<host_test::InstanceReuse>,
+) -> anyhow::Result<HttpWorker> {
     let context = HostContext::new()
         .with_kv(Arc::new(MemoryKv::new()))
         .with_inherited_stdio(false);
     let worker = HttpWorker::new(component, context)?;
+    Ok(match reuse {
+        Some(reuse) => worker.with_instance_reuse(reuse),
+        None => worker,
+    })
+}
+
+/// Serves `worker` on a loopback port with the real server code and loads
+/// it with `GET /` from `connections` connections: a warm-up second, then
+/// `secs` seconds. Returns both reports, warm-up first.
+async fn serve_and_load(
+    worker: &HttpWorker,
+    connections: usize,
+    secs: u64,
+) -> anyhow::Result<(LoadReport, LoadReport)> {
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
     let addr = listener.local_addr()?;
@@ -215,6 +225,21 @@ async fn http_load(
     let warm = load::run(&plan(1)).await?;
     let run = load::run(&plan(secs)).await?;
     server.abort();
+    Ok((warm, run))
+}
+
+/// Serves `component` on a loopback port with the real server code and an
+/// in-memory KV, and loads it with `GET /` from `connections` connections
+/// for `secs` seconds after a warm-up second.
+async fn http_load(
+    component: &Component,
+    name: &str,
+    connections: usize,
+    secs: u64,
+    report: &mut serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<f64> {
+    let worker = bench_worker(component, None)?;
+    let (warm, run) = serve_and_load(&worker, connections, secs).await?;
 
     let (p50, p99) = (run.latency(0.5), run.latency(0.99));
     println!(

@@ -4,13 +4,10 @@
 //! and over loopback HTTP. Any failed request or lost page view fails the
 //! bench: a fast wrong answer is no figure.
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use host_test::load::{self, LoadPlan, Until};
-use host_test::{HostContext, HttpWorker, InstanceReuse, MemoryKv};
+use host_test::{HttpWorker, InstanceReuse};
 use wasmtime::component::Component;
 
 /// How many requests an instance answers with reuse on.
@@ -34,19 +31,6 @@ pub struct Figures {
     pub reused: Mode,
 }
 
-/// The worker of `component` on an in-memory KV, reusing instances or not.
-fn worker(component: &Component, reuse: bool) -> anyhow::Result<HttpWorker> {
-    let context = HostContext::new()
-        .with_kv(Arc::new(MemoryKv::new()))
-        .with_inherited_stdio(false);
-    let worker = HttpWorker::new(component, context)?;
-    Ok(if reuse {
-        worker.with_instance_reuse(InstanceReuse::up_to(REQUESTS_PER_INSTANCE))
-    } else {
-        worker
-    })
-}
-
 /// Runs `rounds` rounds, fresh then reused in each, of `requests`
 /// in-process `GET /` and `secs` seconds of HTTP load from `connections`
 /// connections.
@@ -60,12 +44,16 @@ pub async fn measure(
     let mut figures = Figures::default();
     for _ in 0..rounds {
         for (reuse, mode) in [(false, &mut figures.fresh), (true, &mut figures.reused)] {
-            let worker = worker(component, reuse)?;
+            let reuse = reuse.then(|| InstanceReuse::up_to(REQUESTS_PER_INSTANCE));
+            let worker = crate::bench_worker(component, reuse)?;
             let (median, _) = crate::time_requests(&worker, "/", requests).await?;
             mode.in_process.push(median);
             mode.rps
                 .push(http_rps(worker, connections, secs).await.with_context(|| {
-                    format!("HTTP load, {}", if reuse { "reused" } else { "fresh" })
+                    format!(
+                        "HTTP load, {}",
+                        if reuse.is_some() { "reused" } else { "fresh" }
+                    )
                 })?);
         }
     }
@@ -77,22 +65,7 @@ pub async fn measure(
 /// page-view count that differs from the requests answered.
 async fn http_rps(worker: HttpWorker, connections: usize, secs: u64) -> anyhow::Result<f64> {
     let before = page_views(&worker).await?;
-    let listener =
-        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
-    let addr = listener.local_addr()?;
-    let server = tokio::spawn(edgeplug_host::serve::serve(worker.clone(), listener));
-    let plan = |secs| {
-        LoadPlan::get(
-            vec![addr],
-            connections,
-            Until::Elapsed(Duration::from_secs(secs)),
-            "/",
-        )
-        .with_request_timeout(load::REQUEST_TIMEOUT)
-    };
-    let warm = load::run(&plan(1)).await?;
-    let run = load::run(&plan(secs)).await?;
-    server.abort();
+    let (warm, run) = crate::serve_and_load(&worker, connections, secs).await?;
     for (name, report) in [("warm-up", &warm), ("load", &run)] {
         anyhow::ensure!(
             report.transport_errors == 0 && report.failures() == 0,
