@@ -10,8 +10,9 @@ use crate::{compose, inspect, user_compose, workspace};
 /// The guest crates, in the order they are reported.
 pub const COMPONENTS: [&str; 3] = ["counter", "uploader", "entry"];
 
-/// The FastEdge adapter crates (built like the components).
-pub const ADAPTERS: [&str; 2] = ["fastedge-kv", "fastedge-config"];
+/// The adapter crates (built like the components): FastEdge's two, and
+/// redis-rest-kv, the global flavors' `wasi:keyvalue` over outgoing HTTP.
+pub const ADAPTERS: [&str; 3] = ["fastedge-kv", "fastedge-config", "redis-rest-kv"];
 
 /// The example crates in `examples/` that are components (built like the
 /// components, with the same profile).
@@ -83,6 +84,8 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
 
     let fastedge_worker = fastedge_worker(root, &out, &bytes)?;
     written.push(fastedge_worker.clone());
+    written.push(global_worker(root, &out, &bytes)?);
+    written.push(fastedge_global_worker(root, &out)?);
     written.extend(examples(root, &built, &out)?);
 
     println!("xtask: built and validated");
@@ -135,6 +138,60 @@ fn fastedge_worker(root: &Path, out: &Path, portable: &[u8]) -> anyhow::Result<P
             "the FastEdge import check accepted the portable worker, which imports wasi:keyvalue: the check is broken"
         );
     }
+    Ok(worker)
+}
+
+/// The packages `compose/worker-global.wac` names, from `out`.
+fn global_worker_packages(out: &Path) -> [(&'static str, PathBuf); 4] {
+    [
+        ("edgeplug:counter", out.join("counter.wasm")),
+        ("edgeplug:uploader", out.join("uploader.wasm")),
+        ("edgeplug:entry", out.join("entry.wasm")),
+        ("edgeplug:redis-rest-kv", out.join("redis-rest-kv.wasm")),
+    ]
+}
+
+/// Composes `worker-global.wasm` (the portable worker with the counter's
+/// `wasi:keyvalue` from redis-rest-kv) and writes it only when it passes
+/// [`inspect::check_global_world`]: no `wasi:keyvalue` import survives.
+/// `portable` (the portable worker, which imports `wasi:keyvalue`) must
+/// fail that check: proof that the check still bites.
+fn global_worker(root: &Path, out: &Path, portable: &[u8]) -> anyhow::Result<PathBuf> {
+    let worker = out.join("worker-global.wasm");
+    let bytes = compose::compose(
+        &root.join("compose/worker-global.wac"),
+        &global_worker_packages(out),
+    )?;
+    inspect::validate_bytes(&bytes)
+        .with_context(|| format!("{} is not a valid component", worker.display()))?;
+    inspect::check_global_world(&inspect::world_of(&bytes)?).with_context(|| {
+        format!(
+            "{} does not have the global worker's world",
+            worker.display()
+        )
+    })?;
+    if inspect::check_global_world(&inspect::world_of(portable)?).is_ok() {
+        anyhow::bail!(
+            "the global worker's check accepted the portable worker, which imports wasi:keyvalue: the check is broken"
+        );
+    }
+    std::fs::write(&worker, &bytes)
+        .with_context(|| format!("cannot write {}", worker.display()))?;
+    Ok(worker)
+}
+
+/// Composes `worker-fastedge-global.wasm` (the FastEdge worker with the
+/// counter's `wasi:keyvalue` from redis-rest-kv, configured through
+/// fastedge-config) through the path users' compositions take, held to
+/// FastEdge's import rules like `worker-fastedge.wasm`.
+fn fastedge_global_worker(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
+    let worker = out.join("worker-fastedge-global.wasm");
+    user_compose::compose_to(
+        &root.join("compose/worker-fastedge-global.wac"),
+        Platform::Fastedge,
+        &user_compose::default_packages(out),
+        &worker,
+    )?;
     Ok(worker)
 }
 
@@ -279,6 +336,74 @@ mod tests {
         assert!(
             error.contains("`wasi:http/incoming-handler@0.2.6`"),
             "{error}"
+        );
+    }
+
+    /// The global worker with the redis-rest-kv wiring left out: the
+    /// counter's `wasi:keyvalue` imports survive (a portable host would
+    /// link them), and the global check must refuse the result by name.
+    /// Needs `cargo xtask build` first.
+    #[test]
+    fn a_global_worker_without_the_redis_adapter_is_refused_by_name() {
+        let root = workspace::root().expect("the workspace");
+        let out = workspace::output_dir(&root);
+        let source = std::fs::read_to_string(root.join("compose/worker-global.wac"))
+            .expect("compose/worker-global.wac");
+        let unwired: Vec<&str> = source
+            .lines()
+            .filter(|line| !line.contains("kv[\"wasi:keyvalue/"))
+            .collect();
+        let unwired = unwired.join("\n");
+        assert_ne!(unwired, source, "the kv wiring was found and removed");
+        let bytes = compose::compose_source_reporting(&unwired, &global_worker_packages(&out))
+            .map(|composed| composed.bytes)
+            .unwrap_or_else(|e| panic!("composes (run `cargo xtask build` first): {e:#}"));
+        let world = inspect::world_of(&bytes).expect("a component");
+        inspect::check_portable_world(&world).expect("still a portable worker");
+        let error = inspect::check_global_world(&world)
+            .expect_err("the check refuses a wasi:keyvalue import")
+            .to_string();
+        assert!(
+            error.contains("`wasi:keyvalue/atomics@0.2.0-draft`"),
+            "{error}"
+        );
+    }
+
+    /// Both global workers as composed: no wasi:keyvalue, the redis
+    /// adapter's outgoing HTTP left to the host; on FastEdge, its config
+    /// from fastedge-config. Needs `cargo xtask build` first.
+    #[test]
+    fn the_global_workers_as_composed_pass() {
+        let root = workspace::root().expect("the workspace");
+        let out = workspace::output_dir(&root);
+        let bytes = compose::compose(
+            &root.join("compose/worker-global.wac"),
+            &global_worker_packages(&out),
+        )
+        .unwrap_or_else(|e| panic!("composes (run `cargo xtask build` first): {e:#}"));
+        let world = inspect::world_of(&bytes).expect("a component");
+        inspect::check_global_world(&world).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(
+            world
+                .imports
+                .iter()
+                .any(|i| i == "wasi:http/outgoing-handler@0.2.6"),
+            "{world:?}"
+        );
+
+        let bytes = compose::compose(
+            &root.join("compose/worker-fastedge-global.wac"),
+            &user_compose::default_packages(&out),
+        )
+        .unwrap_or_else(|e| panic!("composes (run `cargo xtask build` first): {e:#}"));
+        let world = inspect::world_of(&bytes).expect("a component");
+        inspect::check_fastedge_world(&world).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(
+            !world
+                .imports
+                .iter()
+                .any(|i| i.starts_with("gcore:fastedge/cache-sync")),
+            "the counter's store is Redis, not the PoP's cache: {world:?}"
         );
     }
 

@@ -327,6 +327,30 @@ pub fn check_portable_world(world: &World) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Checks a global worker's world (`compose/worker-global.wac`): the
+/// portable worker's checks ([`check_portable_world`]), and no
+/// `wasi:keyvalue` import at all. Its counters live in the central Redis
+/// behind edgeplug:redis-rest-kv; a `wasi:keyvalue` import left over would
+/// quietly keep them in each host's own store instead. The error names
+/// every such import.
+pub fn check_global_world(world: &World) -> anyhow::Result<()> {
+    check_portable_world(world)?;
+    let kv: Vec<String> = world
+        .imports
+        .iter()
+        .filter(|import| import.starts_with("wasi:keyvalue/"))
+        .map(|import| format!("`{import}`"))
+        .collect();
+    if !kv.is_empty() {
+        bail!(
+            "it imports {}, which a global worker must not: its counters belong in the central Redis\n\
+             hint: wire the wasi:keyvalue imports to edgeplug:redis-rest-kv (`let kv = new edgeplug:redis-rest-kv {{ ... }};`, then pass `kv[\"wasi:keyvalue/store@0.2.0-draft\"]` and `kv[\"wasi:keyvalue/atomics@0.2.0-draft\"]`), as compose/worker-global.wac does",
+            kv.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Checks the FastEdge worker's world against what FastEdge links
 /// ([`Platform::Fastedge`]'s rules): every import passes
 /// [`fastedge_refusal`], and the only export is
@@ -513,6 +537,39 @@ mod tests {
         let w = world(&["wasi:http/incoming-handler@0.2.6"], &[HTTP_HANDLER]);
         assert!(check_fastedge_world(&w).is_err());
         assert!(check_portable_world(&w).is_err());
+    }
+
+    #[test]
+    fn a_global_worker_imports_no_keyvalue_at_all() {
+        let global = world(
+            &[
+                "wasi:io/streams@0.2.6",
+                "wasi:http/outgoing-handler@0.2.6",
+                "wasi:config/store@0.2.0-rc.1",
+            ],
+            &[HTTP_HANDLER],
+        );
+        check_global_world(&global).unwrap();
+        let leftover = world(
+            &[
+                "wasi:http/outgoing-handler@0.2.6",
+                "wasi:keyvalue/store@0.2.0-draft",
+                "wasi:keyvalue/atomics@0.2.0-draft",
+            ],
+            &[HTTP_HANDLER],
+        );
+        // The portable rules accept it; the global rule does not.
+        check_portable_world(&leftover).unwrap();
+        let error = check_global_world(&leftover).unwrap_err().to_string();
+        assert!(
+            error.contains("`wasi:keyvalue/store@0.2.0-draft`")
+                && error.contains("`wasi:keyvalue/atomics@0.2.0-draft`"),
+            "{error}"
+        );
+        assert!(error.contains("edgeplug:redis-rest-kv"), "{error}");
+        // What the portable rules refuse, the global check refuses too.
+        let unwired = world(&["edgeplug:worker/counter@0.1.0"], &[HTTP_HANDLER]);
+        assert!(check_global_world(&unwired).is_err());
     }
 
     #[test]

@@ -75,7 +75,8 @@ enum Command {
     CargoComponent,
     /// Build, then compose your own .wac with edgeplug's components
     /// (edgeplug:counter, edgeplug:uploader, edgeplug:entry,
-    /// edgeplug:fastedge-kv, edgeplug:fastedge-config) and yours (--dep),
+    /// edgeplug:fastedge-kv, edgeplug:fastedge-config,
+    /// edgeplug:redis-rest-kv) and yours (--dep),
     /// check that the platform can run the result, and only then write it.
     Compose {
         /// The .wac file to compose.

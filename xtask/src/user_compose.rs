@@ -15,7 +15,8 @@ use crate::inspect::{self, Platform};
 use crate::{build, workspace};
 
 /// The packages a `.wac` may name without `--dep`: edgeplug's components
-/// and FastEdge adapters, where `cargo xtask build` writes them (`out`).
+/// and adapters (FastEdge's and redis-rest-kv), where `cargo xtask build`
+/// writes them (`out`).
 pub fn default_packages(out: &Path) -> Vec<(String, PathBuf)> {
     [
         "counter",
@@ -23,6 +24,7 @@ pub fn default_packages(out: &Path) -> Vec<(String, PathBuf)> {
         "entry",
         "fastedge-kv",
         "fastedge-config",
+        "redis-rest-kv",
     ]
     .into_iter()
     .map(|name| (format!("edgeplug:{name}"), out.join(format!("{name}.wasm"))))

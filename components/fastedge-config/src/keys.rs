@@ -3,11 +3,16 @@
 /// Keys read from `gcore:fastedge/secret` rather than from the environment.
 /// They never fall back to an environment variable: a secret left in plain
 /// configuration would be readable in Gcore's app settings.
-pub const SECRET_KEYS: [&str; 3] = ["s3-secret-access-key", "s3-session-token", "upload-token"];
+pub const SECRET_KEYS: [&str; 4] = [
+    "s3-secret-access-key",
+    "s3-session-token",
+    "upload-token",
+    "kv-rest-token",
+];
 
 /// Every key the edgeplug components read. FastEdge's dictionary cannot be
 /// enumerated, so `get-all` reports the ones of these that are set.
-pub const KNOWN_KEYS: [&str; 25] = [
+pub const KNOWN_KEYS: [&str; 29] = [
     "kv-bucket",
     "counter-prefix",
     "s3-endpoint",
@@ -33,6 +38,10 @@ pub const KNOWN_KEYS: [&str; 25] = [
     "upload-token",
     "allow-anonymous-uploads",
     "allow-anonymous-counter-writes",
+    "kv-rest-url",
+    "kv-rest-token",
+    "kv-rest-key-prefix",
+    "kv-rest-timeout-ms",
 ];
 
 /// Whether `key` is read from the secret store.
@@ -48,6 +57,8 @@ mod tests {
     fn credentials_and_tokens_are_secrets() {
         assert!(is_secret("s3-secret-access-key"));
         assert!(is_secret("upload-token"));
+        assert!(is_secret("kv-rest-token"));
+        assert!(!is_secret("kv-rest-url"));
         assert!(!is_secret("s3-access-key-id"));
         assert!(!is_secret("S3_SECRET_ACCESS_KEY"));
     }

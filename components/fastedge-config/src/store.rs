@@ -113,6 +113,34 @@ mod tests {
     }
 
     #[test]
+    fn the_redis_rest_token_is_a_secret_and_its_url_a_variable() {
+        let env = Map(HashMap::from([
+            ("KV_REST_URL", "https://eu1.example.upstash.io"),
+            ("KV_REST_TOKEN", "from-env-must-not-be-used"),
+        ]));
+        let secrets = Map(HashMap::from([("KV_REST_TOKEN", "s3cr3t")]));
+        assert_eq!(
+            get(&env, &secrets, "kv-rest-url"),
+            Ok(Some("https://eu1.example.upstash.io".into()))
+        );
+        assert_eq!(
+            get(&env, &secrets, "kv-rest-token"),
+            Ok(Some("s3cr3t".into()))
+        );
+        assert_eq!(get(&env, &Map(HashMap::new()), "kv-rest-token"), Ok(None));
+        assert_eq!(
+            get_all(&env, &secrets),
+            Ok(vec![
+                (
+                    "kv-rest-url".into(),
+                    "https://eu1.example.upstash.io".into()
+                ),
+                ("kv-rest-token".into(), "s3cr3t".into()),
+            ])
+        );
+    }
+
+    #[test]
     fn a_failing_secret_store_names_the_key_not_a_value() {
         let error = get(&env(), &Denied, "upload-token")
             .unwrap_err()
