@@ -13,6 +13,7 @@ use crate::engine::engine;
 use crate::fastedge::{FastEdgePlatform, LocalFastEdge};
 use crate::kv::{KvBackend, MemoryKv};
 use crate::limits::{GuestLimits, PeakMemory};
+use crate::linker::HostImports;
 use crate::outbound::OutboundHttp;
 use crate::state::HostState;
 use crate::sync::lock;
@@ -50,6 +51,7 @@ pub struct WorkerContext {
     max_memory_bytes: Option<usize>,
     request_timeout: Option<Duration>,
     peak_memory: Arc<PeakMemory>,
+    imports: HostImports,
 }
 
 impl std::fmt::Debug for WorkerContext {
@@ -81,6 +83,7 @@ impl WorkerContext {
             max_memory_bytes: None,
             request_timeout: None,
             peak_memory: Default::default(),
+            imports: HostImports::All,
         }
     }
 
@@ -88,6 +91,14 @@ impl WorkerContext {
     #[must_use]
     pub fn with_kv(mut self, kv: Arc<dyn KvBackend>) -> Self {
         self.kv = kv;
+        self
+    }
+
+    /// Links only `imports` (beside WASI p2 and wasi-http) into instances:
+    /// [`HostImports::WasiHttpAndConfig`] plays a plain wasi-http host.
+    #[must_use]
+    pub fn with_imports(mut self, imports: HostImports) -> Self {
+        self.imports = imports;
         self
     }
 
@@ -218,5 +229,9 @@ impl Instances for WorkerContext {
 
     fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
+    }
+
+    fn linker(&self) -> anyhow::Result<Linker<HostState>> {
+        crate::linker_for(self.imports)
     }
 }

@@ -13,6 +13,10 @@
 //!   wasi-http, `wasi:keyvalue/{store,atomics}` over a [`KvBackend`]
 //!   ([`kv`]: memory, redb, Redis), `wasi:config/store`, and
 //!   `gcore:fastedge/*` over a [`FastEdgePlatform`](fastedge::FastEdgePlatform).
+//!   [`linker_for`] leaves out what a plainer host does not provide
+//!   ([`HostImports`]).
+//! - [`kv_gateway`] serves a [`KvBackend`] over the Redis REST protocol:
+//!   the central store of global counters (`edgeplug-host kv-gateway`).
 //! - [`WorkerContext`] is what each instance is made from; [`HttpWorker`]
 //!   runs one request per fresh instance with memory caps and deadlines,
 //!   or, opted into per worker, lets an instance answer several requests
@@ -37,6 +41,7 @@ mod context;
 mod engine;
 pub mod fastedge;
 pub mod kv;
+pub mod kv_gateway;
 mod limits;
 mod linker;
 mod outbound;
@@ -58,7 +63,7 @@ pub use engine::{
 pub use http;
 pub use kv::{KvBackend, KvError, MemoryKv};
 pub use limits::{GuestLimits, PeakMemory};
-pub use linker::linker;
+pub use linker::{HostImports, linker, linker_for};
 pub use outbound::{
     CannedResponse, DEFAULT_RECORDED_BODY_BYTES, OutboundHandler, OutboundHttp, OutboundRequest,
     RecordedRequest,

@@ -8,7 +8,12 @@
 //! tests check that both sides agree.
 
 /// The config keys the adapter reads from `gcore:fastedge/secret`.
-pub const SECRET_KEYS: [&str; 3] = ["s3-secret-access-key", "s3-session-token", "upload-token"];
+pub const SECRET_KEYS: [&str; 4] = [
+    "s3-secret-access-key",
+    "s3-session-token",
+    "upload-token",
+    "kv-rest-token",
+];
 
 /// Where a config key lives on FastEdge.
 #[derive(Debug, Clone, PartialEq, Eq)]

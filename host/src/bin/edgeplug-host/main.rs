@@ -2,6 +2,7 @@
 //! local S3-compatible store. `cargo xtask serve` builds the worker and runs
 //! this.
 
+mod gateway_cmd;
 mod settings;
 mod sweep_cmd;
 
@@ -15,8 +16,8 @@ use edgeplug_host::kv::{KvBackend, MemoryKv, RedbKv, RedisKv};
 use edgeplug_host::precompiled::{ArtifactSource, CompiledCache};
 use edgeplug_host::serve::{ServeOptions, Server, Shutdown};
 use edgeplug_host::{
-    ConfigValues, CorsRule, EngineOptions, HttpWorker, LocalS3, S3Credentials, WorkerContext,
-    load_component,
+    ConfigValues, CorsRule, EngineOptions, HostImports, HttpWorker, LocalS3, S3Credentials,
+    WorkerContext, load_component,
 };
 use settings::{Flavor, ServeArgs, Settings};
 use sweep_cmd::SweepArgs;
@@ -33,6 +34,9 @@ struct Cli {
 enum Command {
     /// Serve a worker over HTTP, with a local S3-compatible store beside it.
     Serve(Box<ServeArgs>),
+    /// Serve a KV store over the Redis REST protocol: the central store
+    /// of the global flavors' counters.
+    KvGateway(gateway_cmd::GatewayArgs),
     /// Maintenance of an S3 bucket the uploader writes to.
     #[command(subcommand)]
     S3(S3Command),
@@ -51,7 +55,8 @@ fn random_secret() -> anyhow::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-async fn open_kv(spec: &str) -> anyhow::Result<Arc<dyn KvBackend>> {
+/// Opens the KV store `spec` names: `memory`, `redis://…`, or a redb file.
+pub(crate) async fn open_kv(spec: &str) -> anyhow::Result<Arc<dyn KvBackend>> {
     Ok(match spec {
         "memory" => Arc::new(MemoryKv::new()),
         url if url.starts_with("redis://") || url.starts_with("rediss://") => {
@@ -153,6 +158,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(token) = &token_from_env {
         config.set("upload-token", token.as_str());
     }
+    if let Some(token) = std::env::var(KV_REST_TOKEN_ENV)
+        .ok()
+        .filter(|token| !token.trim().is_empty())
+    {
+        config.set("kv-rest-token", token);
+    }
     for (key, value) in &settings.config {
         config.set(key.clone(), value.clone());
     }
@@ -168,7 +179,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 settings.kv.clone()
             }
         }
-        Flavor::Fastedge => {
+        Flavor::Global => {
+            let shown = describe_central_store(&config)?;
+            // A plain wasi-http host: the worker's counters must reach
+            // their store over HTTP, as on `wasmtime serve`.
+            context = context.with_imports(HostImports::WasiHttpAndConfig);
+            context.replace_config(config);
+            shown
+        }
+        Flavor::Fastedge | Flavor::FastedgeGlobal => {
+            let shown = if settings.flavor.is_global() {
+                describe_central_store(&config)?
+            } else {
+                "FastEdge cache-sync (in memory, this PoP only)".to_owned()
+            };
             // FastEdge apps read config from env vars and secrets, and keep
             // counters in the PoP's cache: play both, in memory.
             let fastedge = LocalFastEdge::new();
@@ -176,7 +200,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 fastedge.set_app_config(key, value);
             }
             context = context.with_fastedge(Arc::new(fastedge));
-            "FastEdge cache-sync (in memory, this PoP only)".to_owned()
+            shown
         }
     };
     if let Some(timeout) = settings.request_timeout {
@@ -256,6 +280,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// The environment variable `serve` reads the write token from.
 const UPLOAD_TOKEN_ENV: &str = "EDGEPLUG_UPLOAD_TOKEN";
 
+/// The environment variable `serve` reads the central store's token from
+/// (the `kv-rest-token` setting), so that it never shows in a process list.
+const KV_REST_TOKEN_ENV: &str = "EDGEPLUG_KV_REST_TOKEN";
+
+/// The global flavors' KV line, or why they cannot start: a worker with no
+/// central store configured would answer 503 to every counter request.
+fn describe_central_store(config: &ConfigValues) -> anyhow::Result<String> {
+    let url = config
+        .get("kv-rest-url")
+        .filter(|url| !url.trim().is_empty())
+        .context("the global flavors keep counters in a central store: set --config kv-rest-url=http://… (an `edgeplug-host kv-gateway` or a hosted Upstash database)")?;
+    anyhow::ensure!(
+        config
+            .get("kv-rest-token")
+            .is_some_and(|token| !token.trim().is_empty()),
+        "the central store needs its token: set {KV_REST_TOKEN_ENV} (or kv-rest-token in the config file)"
+    );
+    let shown = http::Uri::try_from(url)
+        .ok()
+        .and_then(|uri| {
+            let authority = uri.authority()?;
+            // Never show credentials someone put in the URL.
+            let host_port = authority.as_str().rsplit('@').next()?.to_owned();
+            Some(format!("{}://{host_port}", uri.scheme_str()?))
+        })
+        .with_context(|| "kv-rest-url is not an http(s) URL".to_owned())?;
+    Ok(format!(
+        "central, over Redis REST at {shown} (shared by every PoP)"
+    ))
+}
+
 /// One line on who may write, never showing the token.
 fn describe_writes(config: &ConfigValues) -> String {
     let set = |key: &str| {
@@ -305,6 +360,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(*args).await,
+        Command::KvGateway(args) => gateway_cmd::run(args).await,
         Command::S3(S3Command::Sweep(args)) => sweep_cmd::run(args).await,
     }
 }

@@ -20,6 +20,14 @@ pub enum Flavor {
     /// `worker-fastedge.wasm` on fakes of Gcore FastEdge's host interfaces:
     /// counters in the PoP's `cache-sync`, config in env vars and secrets.
     Fastedge,
+    /// `worker-global.wasm` on a plain wasi-http host (no `wasi:keyvalue`
+    /// linked, as `wasmtime serve`): counters in a central store reached
+    /// over the Redis REST protocol (`kv-rest-url`, `kv-rest-token`).
+    Global,
+    /// `worker-fastedge-global.wasm` on the FastEdge fakes: counters in a
+    /// central store over the Redis REST protocol, config in env vars and
+    /// secrets.
+    FastedgeGlobal,
 }
 
 impl Flavor {
@@ -28,6 +36,8 @@ impl Flavor {
         match self {
             Flavor::Portable => "portable",
             Flavor::Fastedge => "fastedge",
+            Flavor::Global => "global",
+            Flavor::FastedgeGlobal => "fastedge-global",
         }
     }
 
@@ -35,7 +45,15 @@ impl Flavor {
         match self {
             Flavor::Portable => "target/edgeplug/worker.wasm",
             Flavor::Fastedge => "target/edgeplug/worker-fastedge.wasm",
+            Flavor::Global => "target/edgeplug/worker-global.wasm",
+            Flavor::FastedgeGlobal => "target/edgeplug/worker-fastedge-global.wasm",
         }
+    }
+
+    /// Whether the flavor keeps its counters in a central store over the
+    /// Redis REST protocol.
+    pub fn is_global(self) -> bool {
+        matches!(self, Flavor::Global | Flavor::FastedgeGlobal)
     }
 }
 
