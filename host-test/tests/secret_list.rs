@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// The names of settings whose values are secrets.
-const SECRET_SETTINGS: [&str; 9] = [
+const SECRET_SETTINGS: [&str; 13] = [
     "upload-token",
     "s3-secret-access-key",
     "s3-session-token",
@@ -24,6 +24,10 @@ const SECRET_SETTINGS: [&str; 9] = [
     "EDGEPLUG_UPLOAD_TOKEN",
     "EDGEPLUG_S3_SECRET",
     "EDGEPLUG_S3_SESSION_TOKEN",
+    "kv-rest-token",
+    "KV_REST_TOKEN",
+    "EDGEPLUG_KV_REST_TOKEN",
+    "EDGEPLUG_KV_GATEWAY_TOKEN",
 ];
 
 fn workspace() -> PathBuf {

@@ -166,7 +166,29 @@ pub fn serve_command(data: &Path, flags: &[&str]) -> anyhow::Result<Command> {
 }
 
 /// Starts `command` and waits until it prints the worker's address.
-pub fn start_command(mut command: Command) -> anyhow::Result<Server> {
+pub fn start_command(command: Command) -> anyhow::Result<Server> {
+    start_printing(command, "edgeplug worker")
+}
+
+/// `edgeplug-host kv-gateway` on a free port over the store `kv`, with
+/// `token` in its environment.
+pub fn gateway_command(data: &Path, kv: &str, token: &str) -> anyhow::Result<Command> {
+    let mut command = Command::new(host_binary()?);
+    command
+        .args(["kv-gateway", "--listen", "127.0.0.1:0", "--kv", kv])
+        .env("EDGEPLUG_KV_GATEWAY_TOKEN", token)
+        .current_dir(data);
+    Ok(command)
+}
+
+/// Starts `command` and waits until it prints the gateway's address.
+pub fn start_gateway(command: Command) -> anyhow::Result<Server> {
+    start_printing(command, "KV gateway")
+}
+
+/// Starts `command` and waits until it prints a line starting with `label`
+/// followed by its `http://` address.
+fn start_printing(mut command: Command, label: &str) -> anyhow::Result<Server> {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -195,7 +217,7 @@ pub fn start_command(mut command: Command) -> anyhow::Result<Server> {
     });
     for line in lines.by_ref() {
         let line = line?;
-        if let Some(rest) = line.strip_prefix("edgeplug worker") {
+        if let Some(rest) = line.strip_prefix(label) {
             let url = rest.split_whitespace().next().unwrap_or_default();
             server.addr = url
                 .trim_start_matches("http://")
