@@ -32,6 +32,10 @@ pub struct Outputs {
     pub worker: PathBuf,
     /// The FastEdge composed worker.
     pub fastedge_worker: PathBuf,
+    /// The portable worker with global counters (redis-rest-kv).
+    pub global_worker: PathBuf,
+    /// The FastEdge worker with global counters.
+    pub fastedge_global_worker: PathBuf,
 }
 
 /// Builds every component, composes the portable worker, validates all of
@@ -84,8 +88,10 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
 
     let fastedge_worker = fastedge_worker(root, &out, &bytes)?;
     written.push(fastedge_worker.clone());
-    written.push(global_worker(root, &out, &bytes)?);
-    written.push(fastedge_global_worker(root, &out)?);
+    let global_worker = global_worker(root, &out, &bytes)?;
+    written.push(global_worker.clone());
+    let fastedge_global_worker = fastedge_global_worker(root, &out)?;
+    written.push(fastedge_global_worker.clone());
     written.extend(examples(root, &built, &out)?);
 
     println!("xtask: built and validated");
@@ -96,6 +102,8 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     Ok(Outputs {
         worker,
         fastedge_worker,
+        global_worker,
+        fastedge_global_worker,
     })
 }
 

@@ -10,6 +10,7 @@ mod cargo_component;
 mod chromium;
 mod compose;
 mod debian;
+mod gateway;
 mod inspect;
 mod monolith;
 mod redis;
@@ -116,8 +117,22 @@ fn default_component<'a>(
     }
     Some(match flag_value("--flavor") {
         Some("fastedge") => &outputs.fastedge_worker,
+        Some("global") => &outputs.global_worker,
+        Some("fastedge-global") => &outputs.fastedge_global_worker,
         _ => &outputs.worker,
     })
+}
+
+/// Whether `serve` should get a local KV gateway: a global flavor, with no
+/// central store of the user's own named (`kv-rest-url=…`) on the command
+/// line.
+fn wants_local_gateway(args: &[String]) -> bool {
+    let global = args.windows(2).any(|pair| {
+        pair[0] == "--flavor" && matches!(pair[1].as_str(), "global" | "fastedge-global")
+    }) || args
+        .iter()
+        .any(|arg| matches!(arg.as_str(), "--flavor=global" | "--flavor=fastedge-global"));
+    global && !args.iter().any(|arg| arg.contains("kv-rest-url="))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -213,6 +228,18 @@ fn main() -> anyhow::Result<()> {
             if let Some(component) = default_component(&args, &outputs) {
                 serve.arg("--component").arg(component);
             }
+            // The global flavors keep counters in a central store: start
+            // one beside the worker, as a PoP's would be elsewhere.
+            let _gateway = if wants_local_gateway(&args) {
+                let gateway = gateway::LocalGateway::start(&root)?;
+                serve.env(gateway::SERVE_TOKEN_ENV, gateway.token());
+                serve
+                    .arg("--config")
+                    .arg(format!("kv-rest-url={}", gateway.url()));
+                Some(gateway)
+            } else {
+                None
+            };
             serve.args(args);
             // Not `workspace::run`: its messages show the command with
             // `{:?}`, which includes the environment, so the token.
@@ -233,6 +260,8 @@ mod tests {
         build::Outputs {
             worker: "out/worker.wasm".into(),
             fastedge_worker: "out/worker-fastedge.wasm".into(),
+            global_worker: "out/worker-global.wasm".into(),
+            fastedge_global_worker: "out/worker-fastedge-global.wasm".into(),
         }
     }
 
@@ -256,6 +285,29 @@ mod tests {
             component(&["--flavor=fastedge"]),
             Some("out/worker-fastedge.wasm".into())
         );
+    }
+
+    #[test]
+    fn the_global_flavors_serve_their_workers_beside_a_local_gateway() {
+        assert_eq!(
+            component(&["--flavor", "global"]),
+            Some("out/worker-global.wasm".into())
+        );
+        assert_eq!(
+            component(&["--flavor=fastedge-global"]),
+            Some("out/worker-fastedge-global.wasm".into())
+        );
+        let args = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+        assert!(wants_local_gateway(&args(&["--flavor", "global"])));
+        assert!(wants_local_gateway(&args(&["--flavor=fastedge-global"])));
+        assert!(!wants_local_gateway(&args(&["--flavor", "fastedge"])));
+        assert!(!wants_local_gateway(&args(&[])));
+        assert!(!wants_local_gateway(&args(&[
+            "--flavor",
+            "global",
+            "--config",
+            "kv-rest-url=https://eu1-example.upstash.io"
+        ])));
     }
 
     #[test]

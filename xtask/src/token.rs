@@ -21,7 +21,12 @@ const TOKEN_BYTES: usize = 32;
 /// holds one (so clients keep working across restarts), else a new random
 /// one written there. Either way the file ends up mode 0600.
 pub fn ensure(root: &Path) -> anyhow::Result<(PathBuf, String)> {
-    let path = root.join(RELATIVE_PATH);
+    ensure_at(root.join(RELATIVE_PATH))
+}
+
+/// The token in the file `path`, made as [`ensure`] makes the upload token:
+/// kept when there, else new and random; mode 0600 either way.
+pub fn ensure_at(path: PathBuf) -> anyhow::Result<(PathBuf, String)> {
     if let Some(token) = read_existing(&path)? {
         restrict(&path)?;
         return Ok((path, token));
