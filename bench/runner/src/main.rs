@@ -8,6 +8,7 @@
 //! measures both the same way: what composition costs is their ratio.
 
 mod deadline;
+mod global;
 mod parity;
 mod reuse;
 mod startup;
@@ -76,6 +77,10 @@ struct Args {
     /// seconds (after a 1 s warm-up).
     #[arg(long, default_value_t = 5)]
     versus_secs: u64,
+    /// Rounds of the global-counter comparison (local, then global, in
+    /// each round); 0 skips it.
+    #[arg(long, default_value_t = 5)]
+    global_rounds: usize,
     /// Also write the figures here, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -372,6 +377,92 @@ async fn report_reuse(
     Ok(())
 }
 
+/// Measures, prints and records what a global counter costs against a
+/// local one, and the gateway's own throughput.
+async fn report_global(
+    local: &Component,
+    args: &Args,
+    report: &mut serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<()> {
+    let global = compile(
+        &args.wasm_dir.join("worker-global.wasm"),
+        report,
+        "compile_worker_global_ms",
+    )?;
+    let requests = args.requests.min(2_000);
+    let figures = global::measure(
+        local,
+        &global,
+        args.global_rounds,
+        requests,
+        args.connections,
+        args.http_secs,
+    )
+    .await?;
+    let (local_low, local_median, local_high) = spread(&figures.local);
+    let (global_low, global_median, global_high) = spread(&figures.global);
+    for (name, median, low, high) in [
+        ("local (wasi:keyvalue)", local_median, local_low, local_high),
+        (
+            "global (Redis REST gateway)",
+            global_median,
+            global_low,
+            global_high,
+        ),
+    ] {
+        println!(
+            "{:<60} {:>8.1} µs median, {:.1}–{:.1}",
+            format!("GET /counters/x in-process, {name}"),
+            micros(median),
+            micros(low),
+            micros(high)
+        );
+    }
+    let ratio = global_median.as_secs_f64() / local_median.as_secs_f64();
+    println!(
+        "{:<60} {:>13.2}",
+        "  cost of a global counter (global / local time)", ratio
+    );
+    println!(
+        "{:<60} {:>13.2}",
+        "  gateway round trips per GET /counters/x", figures.trips_per_read
+    );
+    println!(
+        "{:<60} {:>13.2}",
+        "  gateway round trips per GET / (an increment)", figures.trips_per_increment
+    );
+    let run = &figures.gateway;
+    println!(
+        "{:<60} {:>10.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+        format!(
+            "kv-gateway INCR, {} connections, {} s",
+            args.connections, args.http_secs
+        ),
+        run.successes_per_second(),
+        millis(run.latency(0.5)),
+        millis(run.latency(0.99))
+    );
+    report.insert(
+        "global_counters".into(),
+        json!({
+            "rounds": args.global_rounds,
+            "in_process_requests_per_round": requests,
+            "local_median_us": micros(local_median),
+            "local_per_round_us": figures.local.iter().map(|d| micros(*d)).collect::<Vec<_>>(),
+            "global_median_us": micros(global_median),
+            "global_per_round_us": figures.global.iter().map(|d| micros(*d)).collect::<Vec<_>>(),
+            "global_over_local": ratio,
+            "round_trips_per_read": figures.trips_per_read,
+            "round_trips_per_increment": figures.trips_per_increment,
+            "gateway_incr_rps": run.successes_per_second(),
+            "gateway_p50_ms": millis(run.latency(0.5)),
+            "gateway_p99_ms": millis(run.latency(0.99)),
+            "gateway_connections": args.connections,
+        }),
+    );
+    Ok(())
+}
+
 /// Measures, prints and records `edgeplug-host serve` against `wasmtime
 /// serve`.
 async fn report_versus_wasmtime(
@@ -551,6 +642,10 @@ async fn main() -> anyhow::Result<()> {
 
     if args.reuse_rounds > 0 {
         report_reuse(&component, &args, &mut report).await?;
+    }
+
+    if args.global_rounds > 0 {
+        report_global(&component, &args, &mut report).await?;
     }
 
     if let (Some(host_bin), Some(wasmtime_bin)) = (&args.host_bin, &args.wasmtime_bin) {
