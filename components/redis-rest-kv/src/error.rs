@@ -10,9 +10,6 @@ pub enum KvError {
     /// it is empty or contains the bucket/key separator.
     #[error("no such store")]
     NoSuchStore,
-    /// The Redis REST endpoint refused the token (HTTP 401 or 403).
-    #[error("access denied")]
-    AccessDenied,
     /// Anything else, described for the caller (`other`).
     #[error("{0}")]
     Other(String),
@@ -50,6 +47,6 @@ mod tests {
         );
         assert_eq!(other("fine").scrub("tok-123"), other("fine"));
         assert_eq!(other("fine").scrub(""), other("fine"));
-        assert_eq!(KvError::AccessDenied.scrub("x"), KvError::AccessDenied);
+        assert_eq!(KvError::NoSuchStore.scrub("x"), KvError::NoSuchStore);
     }
 }

@@ -132,7 +132,6 @@ impl From<KvError> for store::Error {
     fn from(error: KvError) -> Self {
         match error {
             KvError::NoSuchStore => store::Error::NoSuchStore,
-            KvError::AccessDenied => store::Error::AccessDenied,
             KvError::Other(message) => store::Error::Other(message),
         }
     }

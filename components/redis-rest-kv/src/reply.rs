@@ -27,7 +27,10 @@ pub fn error_message(body: &[u8]) -> Option<String> {
 }
 
 /// The `result` of an answer with `status` and `body`, or why there is none:
-/// 401 and 403 are `access-denied`; an `{"error"}` body (whatever the
+/// 401 and 403 say the store refused `kv-rest-token`: that is the
+/// operator's to fix, not the caller's, so it is `other` (which the counter
+/// answers as 503), not `access-denied` (which it answers as 401, as to a
+/// client without credentials); an `{"error"}` body (whatever the
 /// status) is the server's refusal; any other non-2xx names the status and
 /// `endpoint`; a 2xx without a `result` is unparsable.
 pub fn result(
@@ -37,7 +40,9 @@ pub fn result(
     command: &str,
 ) -> Result<Value, KvError> {
     if status == 401 || status == 403 {
-        return Err(KvError::AccessDenied);
+        return Err(other(format!(
+            "redis REST endpoint {endpoint} refused the token (HTTP {status}): check kv-rest-token"
+        )));
     }
     if let Some(message) = error_message(body) {
         return Err(other(format!("redis REST: {message}")));
@@ -155,11 +160,12 @@ mod tests {
 
     #[test]
     fn refusals_and_failures_are_told_apart() {
-        assert_eq!(
-            parse(401, r#"{"error":"Unauthorized"}"#),
-            Err(KvError::AccessDenied)
+        let refused = parse(401, r#"{"error":"Unauthorized"}"#).unwrap_err();
+        assert!(
+            refused.to_string().contains("refused the token (HTTP 401)"),
+            "{refused}"
         );
-        assert_eq!(parse(403, ""), Err(KvError::AccessDenied));
+        assert!(parse(403, "").unwrap_err().to_string().contains("HTTP 403"));
         assert_eq!(
             parse(
                 400,
