@@ -13,6 +13,10 @@
 //!   [`FaultyS3`] if you want failures, with every request recorded), the
 //!   fake [`FastEdge`] platform, and fakes of
 //!   `edgeplug:worker/{counter,uploader}` for testing the entry alone.
+//! - [`KvGateway`] is the central store of the global flavors (the Redis
+//!   REST protocol over any [`KvBackend`]): route a worker's outgoing
+//!   requests to it in-process (`context.outbound().route(…)`) to test a
+//!   composition that keeps counters in a central Redis.
 //! - [`HttpWorker`] sends HTTP requests into any component exporting
 //!   `wasi:http/incoming-handler` (the entry, or a composed worker);
 //!   [`Request`] builds them.
@@ -46,6 +50,7 @@ mod typed;
 use wasmtime::component::{HasSelf, Linker};
 
 pub use context::HostContext;
+pub use edgeplug_host::kv_gateway::{self, KvGateway};
 pub use edgeplug_host::{
     CannedResponse, ConfigValues, CorsRule, DEFAULT_RECORDED_BODY_BYTES, GuestLimits, HostState,
     InstanceReuse, InstanceStats, LocalS3, OutboundHandler, OutboundHttp, OutboundRequest,

@@ -212,7 +212,9 @@ fn fastedge_global_worker(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
 /// `edgeplug:worker/{counter,uploader}` to the test host. The
 /// browser-upload app is composed the way a user's own FastEdge app is
 /// (`cargo xtask compose --platform fastedge`), into
-/// `browser-upload-fastedge.wasm`.
+/// `browser-upload-fastedge.wasm`, and the limiter in front of the
+/// FastEdge worker with per-PoP windows and global page views, into
+/// `limited-worker-fastedge-global.wasm`.
 fn examples(root: &Path, built: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for name in EXAMPLES {
@@ -238,6 +240,22 @@ fn examples(root: &Path, built: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf
         &limited_worker_packages(out),
     )?;
     written.push(fixture);
+
+    // The limiter in front of the FastEdge worker, its windows per PoP and
+    // the page views global: composed and checked as a user's FastEdge app.
+    let per_store = out.join("limited-worker-fastedge-global.wasm");
+    let mut packages = user_compose::default_packages(out);
+    packages.push((
+        "edgeplug-examples:rate-limiter".to_owned(),
+        out.join("rate-limiter.wasm"),
+    ));
+    user_compose::compose_to(
+        &root.join("examples/rate-limiter/limited-worker-fastedge-global.wac"),
+        Platform::Fastedge,
+        &packages,
+        &per_store,
+    )?;
+    written.push(per_store);
 
     let app = out.join("browser-upload-fastedge.wasm");
     let mut packages = user_compose::default_packages(out);
