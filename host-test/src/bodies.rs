@@ -38,7 +38,10 @@ fn pattern_block() -> &'static Bytes {
     })
 }
 
-fn pattern_chunk(offset: u64, len: usize) -> Bytes {
+/// The pattern's bytes from `offset` on: `len` of them, or fewer when
+/// `len` is over the chunk size a [`PatternBody`] sends at once. Cheap: a
+/// slice of one shared block.
+pub fn pattern_chunk(offset: u64, len: usize) -> Bytes {
     let start = (offset % PERIOD as u64) as usize;
     pattern_block().slice(start..start + len.min(CHUNK))
 }
