@@ -7,6 +7,7 @@
 //! first checks that the monolith answers like the composed worker, then
 //! measures both the same way: what composition costs is their ratio.
 
+mod composition;
 mod deadline;
 mod global;
 mod parity;
@@ -43,6 +44,10 @@ struct Args {
     /// The upload size, in MiB.
     #[arg(long, default_value_t = 1024)]
     upload_mib: u64,
+    /// Rounds of the worker-against-monolith comparison (worker, then
+    /// monolith, in each round).
+    #[arg(long, default_value_t = 5)]
+    composition_rounds: usize,
     /// Rounds of the upload comparison (direct, native, worker in each).
     #[arg(long, default_value_t = 3)]
     upload_rounds: usize,
@@ -304,6 +309,95 @@ fn spread<T: Copy + PartialOrd + Default>(values: &[T]) -> (T, T, T) {
         median,
         sorted.last().copied().unwrap_or_default(),
     )
+}
+
+/// Measures, prints and records the worker against the monolith, ABAB.
+async fn report_composition(
+    worker: &Component,
+    monolith: &Component,
+    args: &Args,
+    report: &mut serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<()> {
+    let requests = args.requests.min(2_000);
+    let rounds = args.composition_rounds.max(1);
+    let figures = composition::measure(
+        worker,
+        monolith,
+        rounds,
+        requests,
+        args.connections,
+        args.http_secs,
+    )
+    .await?;
+    let mut json_report = serde_json::Map::new();
+    for (route, (path, key)) in ROUTES.iter().enumerate() {
+        let (w_low, w_median, w_high) = spread(&figures.worker.in_process[route]);
+        let (m_low, m_median, m_high) = spread(&figures.monolith.in_process[route]);
+        for (who, median, low, high) in [
+            ("worker.wasm", w_median, w_low, w_high),
+            ("monolith.wasm", m_median, m_low, m_high),
+        ] {
+            println!(
+                "{:<60} {:>8.1} µs median, {:.1}–{:.1}",
+                format!("GET {path} in-process, {rounds} rounds ABAB: {who}"),
+                micros(median),
+                micros(low),
+                micros(high)
+            );
+        }
+        let ratio = w_median.as_secs_f64() / m_median.as_secs_f64();
+        println!(
+            "{:<60} {:>13.2}",
+            format!("  cost of composing (worker / monolith), GET {path}"),
+            ratio
+        );
+        json_report.insert(
+            (*key).into(),
+            json!({
+                "worker_median_us": micros(w_median),
+                "worker_per_round_us": figures.worker.in_process[route].iter().map(|d| micros(*d)).collect::<Vec<_>>(),
+                "monolith_median_us": micros(m_median),
+                "monolith_per_round_us": figures.monolith.in_process[route].iter().map(|d| micros(*d)).collect::<Vec<_>>(),
+                "worker_over_monolith": ratio,
+            }),
+        );
+    }
+    let (w_low, w_rps, w_high) = spread(&figures.worker.rps);
+    let (m_low, m_rps, m_high) = spread(&figures.monolith.rps);
+    for (who, median, low, high) in [
+        ("worker.wasm", w_rps, w_low, w_high),
+        ("monolith.wasm", m_rps, m_low, m_high),
+    ] {
+        println!(
+            "{:<60} {:>10.0} req/s median, {:.0}–{:.0}",
+            format!(
+                "HTTP GET /, {} connections, {rounds} rounds ABAB: {who}",
+                args.connections
+            ),
+            median,
+            low,
+            high
+        );
+    }
+    let ratio = m_rps / w_rps;
+    println!(
+        "{:<60} {:>13.2}",
+        "  cost of composing (monolith / worker req/s)", ratio
+    );
+    json_report.insert(
+        "http_get_root".into(),
+        json!({
+            "worker_rps_median": w_rps,
+            "worker_rps_per_round": figures.worker.rps,
+            "monolith_rps_median": m_rps,
+            "monolith_rps_per_round": figures.monolith.rps,
+            "monolith_over_worker": ratio,
+        }),
+    );
+    json_report.insert("rounds".into(), json!(rounds));
+    json_report.insert("in_process_requests_per_round".into(), json!(requests));
+    report.insert("composition_cost".into(), json_report.into());
+    Ok(())
 }
 
 /// Measures, prints and records the instance-reuse comparison.
@@ -596,24 +690,8 @@ async fn main() -> anyhow::Result<()> {
         None => None,
     };
 
-    let worker_medians = per_request(&component, "", args.requests, &mut report).await?;
-    let mut monolith_report = serde_json::Map::new();
-    let mut ratios = serde_json::Map::new();
-    if let Some(monolith) = &monolith {
-        let medians =
-            per_request(monolith, "monolith: ", args.requests, &mut monolith_report).await?;
-        for (((path, key), worker), monolith) in ROUTES.iter().zip(&worker_medians).zip(&medians) {
-            let ratio = worker.as_secs_f64() / monolith.as_secs_f64();
-            println!(
-                "{:<60} {:>13.2}",
-                format!("  cost of composing (worker / monolith), GET {path}"),
-                ratio
-            );
-            ratios.insert(format!("{key}_median_worker_over_monolith"), json!(ratio));
-        }
-    }
-
-    let worker_rps = http_load(
+    per_request(&component, "", args.requests, &mut report).await?;
+    http_load(
         &component,
         "worker.wasm",
         args.connections,
@@ -622,25 +700,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     if let Some(monolith) = &monolith {
-        let monolith_rps = http_load(
-            monolith,
-            "monolith.wasm",
-            args.connections,
-            args.http_secs,
-            &mut monolith_report,
-        )
-        .await?;
-        let ratio = monolith_rps / worker_rps;
-        println!(
-            "{:<60} {:>13.2}",
-            "  cost of composing (monolith / worker req/s)", ratio
-        );
-        ratios.insert(
-            "http_get_root_rps_monolith_over_worker".into(),
-            json!(ratio),
-        );
-        report.insert("monolith".into(), monolith_report.into());
-        report.insert("composition_cost".into(), ratios.into());
+        report_composition(&component, monolith, &args, &mut report).await?;
     }
 
     if args.reuse_rounds > 0 {
