@@ -301,11 +301,21 @@ fn start_pop(data: &Path, gateway: &str, prefix: &str) -> anyhow::Result<Server>
     start_command(command)
 }
 
-/// 32 clients × 500 `POST /counters/load` split over two PoPs on one
-/// gateway over `kv`: both read 16,000.
-fn two_pops_add_up(kv: &str) -> anyhow::Result<Server> {
+/// What [`two_pops_add_up`] leaves running: the gateways, and the folder
+/// their store (and the PoPs' data) lives in.
+struct Central {
+    gateways: Vec<Server>,
+    _data: tempfile::TempDir,
+}
+
+/// 32 clients × 500 `POST /counters/load` split over two PoPs, each PoP on
+/// its own gateway when `gateways` is 2 (all of them over `kv`), else both
+/// on one: both read 16,000.
+fn two_pops_add_up(kv: &str, gateways: usize) -> anyhow::Result<Central> {
     let data = tempfile::tempdir()?;
-    let gateway = start_gateway(gateway_command(data.path(), kv, GATEWAY_TOKEN)?)?;
+    let gateways = (0..gateways)
+        .map(|_| start_gateway(gateway_command(data.path(), kv, GATEWAY_TOKEN)?))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     // A prefix of its own, so a rerun against the same Redis starts at zero.
     let prefix = format!(
         "run-{}-{}:",
@@ -315,9 +325,10 @@ fn two_pops_add_up(kv: &str) -> anyhow::Result<Server> {
             .as_nanos()
     );
     let mut pops = Vec::new();
-    for name in ["pop-a", "pop-b"] {
+    for (n, name) in ["pop-a", "pop-b"].into_iter().enumerate() {
         let dir = data.path().join(name);
         std::fs::create_dir_all(&dir)?;
+        let gateway = &gateways[n % gateways.len()];
         pops.push(start_pop(&dir, &gateway.addr, &prefix)?);
     }
     assert!(pops[0].printed("central, over Redis REST"));
@@ -348,7 +359,10 @@ fn two_pops_add_up(kv: &str) -> anyhow::Result<Server> {
             "the gateway token was printed"
         );
     }
-    Ok(gateway)
+    Ok(Central {
+        gateways,
+        _data: data,
+    })
 }
 
 /// One HTTP/1.1 exchange with `headers` and no others (the answers here
@@ -399,17 +413,19 @@ fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> anyhow::Result<(u16,
 }
 
 #[test]
-fn two_pops_share_one_count_through_a_gateway_on_redis() -> anyhow::Result<()> {
+fn two_pops_on_two_gateways_share_one_count_in_redis() -> anyhow::Result<()> {
     let url = std::env::var("EDGEPLUG_REDIS_URL")
         .map_err(|_| anyhow::anyhow!("EDGEPLUG_REDIS_URL is not set: run `cargo xtask test`"))?;
-    two_pops_add_up(&url)?;
+    // Redis is the distributed part: each PoP talks to a gateway of its own.
+    two_pops_add_up(&url, 2)?;
     Ok(())
 }
 
 #[test]
 fn two_pops_share_one_count_through_a_gateway_on_redb_which_refuses_bad_input() -> anyhow::Result<()>
 {
-    let gateway = two_pops_add_up("gateway.redb")?;
+    let central = two_pops_add_up("gateway.redb", 1)?;
+    let gateway = &central.gateways[0];
     let auth = format!("Bearer {GATEWAY_TOKEN}");
     let json =
         |body: &[u8]| -> anyhow::Result<serde_json::Value> { Ok(serde_json::from_slice(body)?) };
