@@ -28,7 +28,9 @@ use host_test::load::{self, LoadPlan, Until};
 use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
-use common::served::{Server, gateway_command, serve_command, start_command, start_gateway};
+use common::served::{
+    Server, exchange_with, gateway_command, serve_command, start_command, start_gateway,
+};
 
 /// The gateway's bearer token; no response or log line may contain it.
 const GATEWAY_TOKEN: &str = "kv-gateway-token-Vb3mL9";
@@ -365,8 +367,8 @@ fn two_pops_add_up(kv: &str, gateways: usize) -> anyhow::Result<Central> {
     })
 }
 
-/// One HTTP/1.1 exchange with `headers` and no others (the answers here
-/// have a `Content-Length`); the status and the raw body.
+/// One HTTP/1.1 exchange with `headers` and no others; the status and
+/// the body.
 fn exchange(
     addr: &str,
     method: &str,
@@ -374,38 +376,8 @@ fn exchange(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> anyhow::Result<(u16, Vec<u8>)> {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    )?;
-    for (name, value) in headers {
-        write!(stream, "{name}: {value}\r\n")?;
-    }
-    stream.write_all(b"\r\n")?;
-    stream.write_all(body)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| anyhow::anyhow!("no header end in {:?}", String::from_utf8_lossy(&raw)))?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    anyhow::ensure!(
-        !head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "a chunked answer: {head}"
-    );
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no status in {head}"))?;
-    Ok((status, raw[split + 4..].to_vec()))
+    let (status, _, body) = exchange_with(addr, method, path, headers, body)?;
+    Ok((status, body))
 }
 
 fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> anyhow::Result<(u16, Vec<u8>)> {

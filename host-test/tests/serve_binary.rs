@@ -16,7 +16,9 @@ use host_test::load::{self, LoadPlan, Until};
 
 mod common;
 
-use common::served::{LOCAL_S3_SECRET, Server, host_binary, serve_command, start_command};
+use common::served::{
+    LOCAL_S3_SECRET, Server, exchange_with, host_binary, serve_command, start_command,
+};
 
 /// Starts the server with the default KV store (a redb file in `data`).
 fn start(data: &Path) -> anyhow::Result<Server> {
@@ -43,66 +45,6 @@ fn exchange(addr: &str, method: &str, path: &str, body: &[u8]) -> anyhow::Result
         body,
     )?;
     Ok((status, body))
-}
-
-/// One HTTP/1.1 exchange with the given extra headers and no others;
-/// returns the status, the head (lowercased) and the body.
-fn exchange_with(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> anyhow::Result<(u16, String, Vec<u8>)> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    )?;
-    for (name, value) in headers {
-        write!(stream, "{name}: {value}\r\n")?;
-    }
-    stream.write_all(b"\r\n")?;
-    stream.write_all(body)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| anyhow::anyhow!("no header end in {:?}", String::from_utf8_lossy(&raw)))?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no status in {head}"))?;
-    let mut body = raw[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = dechunk(&body)?;
-    }
-    Ok((status, head.to_ascii_lowercase(), body))
-}
-
-fn dechunk(mut data: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(|| anyhow::anyhow!("bad chunk"))?;
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end])?.trim(), 16)?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
 }
 
 #[test]
