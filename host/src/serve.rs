@@ -92,10 +92,20 @@ impl<C: Instances> Server<C> {
         let builder =
             hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
         tokio::pin!(shutdown);
+        // Shared, not cloned per request: a clone bumps every reference
+        // count the worker holds, on counters both cores write.
+        let server = Arc::new(self);
         loop {
             let stream = tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok((stream, _)) => {
+                        // Responses go out whole; Nagle would only hold back a
+                        // guest's small streamed chunks.
+                        if let Err(error) = stream.set_nodelay(true) {
+                            tracing::debug!(%error, "cannot set TCP_NODELAY");
+                        }
+                        stream
+                    }
                     Err(error) => {
                         // Out of file descriptors and the like: transient,
                         // so back off instead of ending the server.
@@ -106,9 +116,9 @@ impl<C: Instances> Server<C> {
                 },
                 () = &mut shutdown => break,
             };
-            let server = self.clone();
+            let server = Arc::clone(&server);
             let service = hyper::service::service_fn(move |request| {
-                let server = server.clone();
+                let server = Arc::clone(&server);
                 async move { Ok::<_, Infallible>(server.handle(request).await) }
             });
             let connection = builder
@@ -126,14 +136,17 @@ impl<C: Instances> Server<C> {
         tracing::info!(open_connections = open, "draining in-flight requests");
         tokio::select! {
             () = graceful.shutdown() => Shutdown::Drained,
-            () = tokio::time::sleep(self.options.drain_timeout) => {
+            () = tokio::time::sleep(server.options.drain_timeout) => {
                 tracing::warn!("the drain timeout passed with requests unfinished");
                 Shutdown::TimedOut { open_connections: open }
             }
         }
     }
 
-    async fn handle(&self, request: http::Request<Incoming>) -> http::Response<HyperOutgoingBody> {
+    async fn handle(
+        self: Arc<Self>,
+        request: http::Request<Incoming>,
+    ) -> http::Response<HyperOutgoingBody> {
         let started = Instant::now();
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
@@ -144,7 +157,7 @@ impl<C: Instances> Server<C> {
             // started (a multipart upload) instead of leaving parts behind.
             // Body-less requests keep the cheaper path: no task hop.
             Some(permit) if !request.body().is_end_stream() => {
-                let server = self.clone();
+                let server = Arc::clone(&self);
                 let (task_method, task_path) = (method.clone(), path.clone());
                 let guest = tokio::spawn(async move {
                     server

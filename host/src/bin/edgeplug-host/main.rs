@@ -348,6 +348,11 @@ async fn shutdown_signal() {
     println!("stopping: draining in-flight requests");
 }
 
+/// Per-request allocations (hyper's, wasmtime's resource tables) are the
+/// host's hottest library calls; mimalloc serves them from per-thread pages.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
