@@ -33,6 +33,7 @@ pub mod s3_error;
 pub mod signing;
 pub mod transfer;
 pub mod upload;
+pub mod xml;
 
 use exports::edgeplug::worker::types::{Error as WitError, UpstreamError};
 use exports::edgeplug::worker::uploader::{

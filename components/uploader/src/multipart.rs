@@ -2,9 +2,8 @@
 //! `CompleteMultipartUpload`, and the answers of `CreateMultipartUpload`
 //! and `CompleteMultipartUpload`.
 
-use serde::Deserialize;
-
 use crate::transfer::etag;
+use crate::xml;
 
 /// One uploaded part, as `CompleteMultipartUpload` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,25 +50,11 @@ pub enum ParseError {
     Unreadable(&'static str),
 }
 
-#[derive(Debug, Deserialize)]
-struct InitiateResult {
-    #[serde(rename = "UploadId", default)]
-    upload_id: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct CompleteResult {
-    #[serde(rename = "ETag", default)]
-    etag: String,
-    #[serde(rename = "ChecksumSHA256", default)]
-    checksum_sha256: Option<String>,
-}
-
 /// The upload id in `<InitiateMultipartUploadResult>`.
 pub fn parse_create(body: &[u8]) -> Result<String, ParseError> {
     const WHAT: &str = "CreateMultipartUpload";
-    let result: InitiateResult = parse(body, "InitiateMultipartUploadResult", WHAT)?;
-    let id = result.upload_id.trim();
+    let document = parse(body, "InitiateMultipartUploadResult", &["UploadId"], WHAT)?;
+    let id = document.child("UploadId").unwrap_or_default().trim();
     // It goes into a query string and a signature: refuse anything odd.
     if id.is_empty() || id.len() > 1024 || !id.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ParseError::Unreadable(WHAT));
@@ -88,48 +73,34 @@ pub struct Completed {
 
 /// Reads `<CompleteMultipartUploadResult>`.
 pub fn parse_complete(body: &[u8]) -> Result<Completed, ParseError> {
-    let result: CompleteResult = parse(
+    let document = parse(
         body,
         "CompleteMultipartUploadResult",
+        &["ETag", "ChecksumSHA256"],
         "CompleteMultipartUpload",
     )?;
     Ok(Completed {
-        etag: etag(Some(result.etag.as_bytes())),
-        checksum_sha256: result
-            .checksum_sha256
+        etag: etag(Some(document.child("ETag").unwrap_or_default().as_bytes())),
+        checksum_sha256: document
+            .child("ChecksumSHA256")
             .map(|c| c.trim().to_owned())
             .filter(|c| !c.is_empty()),
     })
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(
+/// Reads `body` as a `root` document, keeping the `wanted` children; an
+/// `<Error>` document is told apart, since S3 may send one with a 200.
+fn parse(
     body: &[u8],
     root: &str,
+    wanted: &[&'static str],
     what: &'static str,
-) -> Result<T, ParseError> {
+) -> Result<xml::Document, ParseError> {
     let text = std::str::from_utf8(body).map_err(|_| ParseError::Unreadable(what))?;
-    match root_name(text).as_deref() {
+    match xml::root_name(text).as_deref() {
         Some("Error") => Err(ParseError::ErrorDocument),
-        Some(name) if name == root => {
-            quick_xml::de::from_str(text).map_err(|_| ParseError::Unreadable(what))
-        }
+        Some(name) if name == root => xml::read(text, wanted).ok_or(ParseError::Unreadable(what)),
         _ => Err(ParseError::Unreadable(what)),
-    }
-}
-
-fn root_name(text: &str) -> Option<String> {
-    use quick_xml::Reader;
-    use quick_xml::events::Event;
-    let mut reader = Reader::from_str(text);
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(start)) => {
-                return Some(String::from_utf8_lossy(start.local_name().as_ref()).into_owned());
-            }
-            Ok(Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_)) => {}
-            Ok(Event::Text(t)) if t.iter().all(u8::is_ascii_whitespace) => {}
-            _ => return None,
-        }
     }
 }
 

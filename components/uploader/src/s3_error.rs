@@ -4,11 +4,8 @@
 //! elements that echo the request, such as `StringToSign`,
 //! `CanonicalRequest` or `AWSAccessKeyId`: those never leave the component.
 
-use quick_xml::Reader;
-use quick_xml::events::Event;
-use serde::Deserialize;
-
 use crate::error::{Error, scrub};
+use crate::xml;
 
 /// How much of an error body is read, at most.
 pub const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -16,12 +13,10 @@ pub const MAX_ERROR_BODY: usize = 64 * 1024;
 /// How long a returned message may be, in characters.
 const MAX_MESSAGE_CHARS: usize = 1024;
 
-/// The elements of an S3 error document we keep; serde skips the others.
-#[derive(Debug, Default, Deserialize)]
+/// The elements of an S3 error document we keep; the others are skipped.
+#[derive(Debug, Default)]
 struct ErrorDocument {
-    #[serde(rename = "Code", default)]
     code: String,
-    #[serde(rename = "Message", default)]
     message: String,
 }
 
@@ -47,26 +42,14 @@ pub fn upstream_error(status: u16, body: &[u8], secrets: &[&str]) -> Error {
 fn parse(body: &[u8]) -> Option<ErrorDocument> {
     // Lossy: a body cut at the read limit may end inside a character.
     let text = String::from_utf8_lossy(body);
-    if !root_is_error(&text) {
+    let document = xml::read(&text, &["Code", "Message"])?;
+    if document.root != "Error" {
         return None;
     }
-    quick_xml::de::from_str(&text).ok()
-}
-
-/// Whether the document's root element is `Error`; quick-xml's serde
-/// deserializer does not check the root's name.
-fn root_is_error(text: &str) -> bool {
-    let mut reader = Reader::from_str(text);
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(start)) => return start.local_name().as_ref() == b"Error",
-            Ok(Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_)) => {}
-            Ok(Event::Text(t)) if t.iter().all(u8::is_ascii_whitespace) => {}
-            // Anything else before the root (text, `<Error/>`, EOF, a parse
-            // error) means this is not an error document we can use.
-            _ => return false,
-        }
-    }
+    Some(ErrorDocument {
+        code: document.child("Code").unwrap_or_default().to_owned(),
+        message: document.child("Message").unwrap_or_default().to_owned(),
+    })
 }
 
 fn generic_message(status: u16) -> String {
