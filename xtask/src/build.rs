@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::inspect::Platform;
-use crate::{compose, inspect, user_compose, workspace};
+use crate::{compose, inspect, optimize, user_compose, workspace};
 
 /// The guest crates, in the order they are reported.
 pub const COMPONENTS: [&str; 3] = ["counter", "uploader", "entry"];
@@ -42,6 +42,7 @@ pub struct Outputs {
 /// them, checks the worker's world and prints the sizes.
 pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     workspace::ensure_wasm_target()?;
+    optimize::ensure_wasm_opt()?;
     let mut cargo = workspace::cargo(root);
     cargo.args(["build", "--target", "wasm32-wasip2", "--profile", PROFILE]);
     for name in COMPONENTS
@@ -107,14 +108,13 @@ pub fn all(root: &Path) -> anyhow::Result<Outputs> {
     })
 }
 
-/// Copies crate `name`'s artifact from `built` to `out/<name>.wasm` and
-/// validates it.
+/// Writes crate `name`'s artifact from `built` to `out/<name>.wasm`,
+/// optimized with `wasm-opt`, and validates it.
 fn copy_built(built: &Path, out: &Path, name: &str) -> anyhow::Result<PathBuf> {
     // Cargo names the artifact after the crate, with `_` for `-`.
     let from = built.join(format!("{}.wasm", name.replace('-', "_")));
     let to = out.join(format!("{name}.wasm"));
-    std::fs::copy(&from, &to)
-        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    optimize::component(&from, &to)?;
     inspect::validate(&to)?;
     Ok(to)
 }

@@ -13,6 +13,7 @@ mod debian;
 mod gateway;
 mod inspect;
 mod monolith;
+mod optimize;
 mod redis;
 mod token;
 mod user_compose;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::{inspect, workspace};
+use crate::{inspect, optimize, workspace};
 
 /// The crate, and its artifact's name.
 const CRATE: &str = "monolith";
@@ -31,6 +31,7 @@ const PROFILE_CONFIG: [&str; 2] = [
 /// `target/edgeplug/monolith.wasm`.
 pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
     workspace::ensure_wasm_target()?;
+    optimize::ensure_wasm_opt()?;
     let mut cargo = workspace::cargo(root);
     cargo.args(["build", "--target", "wasm32-wasip2", "--profile", PROFILE]);
     for setting in PROFILE_CONFIG {
@@ -46,8 +47,9 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
     let out = workspace::output_dir(root);
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let to = out.join(format!("{CRATE}.wasm"));
-    std::fs::copy(&from, &to)
-        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    // Optimized as the components are, so that the comparison is of like
+    // with like.
+    optimize::component(&from, &to)?;
     inspect::validate(&to)?;
     let bytes = std::fs::read(&to).with_context(|| format!("cannot read {}", to.display()))?;
     let world = inspect::world_of(&bytes)?;
