@@ -489,6 +489,11 @@ fn matches_authority(authority: &str, uri: &http::Uri) -> bool {
         .is_some_and(|a| a.as_str() == authority || a.host() == authority)
 }
 
+/// How many 1 MiB chunks of a guest's outgoing body the host buffers (see
+/// [`WasiHttpHooks::p2_outgoing_body_buffer_chunks`]); the channel holds
+/// one more.
+const OUTGOING_BODY_BUFFER_CHUNKS: usize = 7;
+
 type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 type SendFuture =
     Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
@@ -513,6 +518,15 @@ impl WasiHttpHooks for OutboundHttp {
             let io: IoFuture = Box::new(io);
             Ok((response.map(BodyExt::boxed_unsync), io))
         })
+    }
+
+    /// Up to 8 MiB of a body the guest writes (a request's or a response's)
+    /// waits in the host, in 1 MiB chunks, before the guest has to wait for
+    /// the network: the uploader's default part goes out whole, and the
+    /// guest reads and hashes the next part while the store takes it.
+    /// wasmtime-wasi-http's default is one chunk.
+    fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
+        OUTGOING_BODY_BUFFER_CHUNKS
     }
 }
 

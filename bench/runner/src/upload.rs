@@ -154,12 +154,19 @@ struct NativeStore {
     started: Instant,
 }
 
+/// The store's answer: status, headers and body, or why there was none.
+type Answer = Result<(http::response::Parts, bytes::Bytes), uploader::upload::Fault>;
+
 impl uploader::upload::Store for NativeStore {
-    fn send(
+    // Handled on the runtime while the uploader reads the next part, as
+    // the host sends a guest's request while the guest goes on.
+    type InFlight = tokio::task::JoinHandle<Answer>;
+
+    fn start(
         &mut self,
         request: &uploader::request::SignedRequest,
         body: &[u8],
-    ) -> Result<uploader::upload::Response, uploader::upload::Fault> {
+    ) -> Result<Self::InFlight, uploader::upload::Fault> {
         use uploader::request::Method;
         let fault = |message: String| uploader::upload::Fault {
             retryable: false,
@@ -188,7 +195,7 @@ impl uploader::upload::Store for NativeStore {
             .body(body)
             .map_err(|e| fault(format!("building the request: {e}")))?;
         let s3 = self.s3.clone();
-        let (parts, body) = self.runtime.block_on(async move {
+        Ok(self.runtime.spawn(async move {
             let response = s3
                 .handle(request)
                 .await
@@ -200,7 +207,20 @@ impl uploader::upload::Store for NativeStore {
                 .map_err(|e| fault(format!("reading the answer: {e}")))?
                 .to_bytes();
             Ok::<_, uploader::upload::Fault>((parts, body))
-        })?;
+        }))
+    }
+
+    fn finish(
+        &mut self,
+        in_flight: Self::InFlight,
+    ) -> Result<uploader::upload::Response, uploader::upload::Fault> {
+        let (parts, body) =
+            self.runtime
+                .block_on(in_flight)
+                .map_err(|e| uploader::upload::Fault {
+                    retryable: false,
+                    message: format!("the store's task failed: {e}"),
+                })??;
         let header = |name: &str| {
             parts
                 .headers

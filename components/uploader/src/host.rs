@@ -160,8 +160,17 @@ struct WasiStore {
 }
 
 impl Store for WasiStore {
-    fn send(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Response, Fault> {
-        send(request, body, &self.timeouts)
+    type InFlight = InFlight;
+
+    fn start(&mut self, request: &SignedRequest, body: &[u8]) -> Result<InFlight, Fault> {
+        start(request, body, &self.timeouts)
+    }
+
+    fn finish(&mut self, in_flight: InFlight) -> Result<Response, Fault> {
+        match in_flight {
+            InFlight::Sent(future) => read_response(wait(&future)?),
+            InFlight::Answered(answer) => answer,
+        }
     }
 
     fn now_ms(&mut self) -> u64 {
@@ -194,8 +203,15 @@ fn request_options(timeouts: &Timeouts) -> RequestOptions {
     options
 }
 
-/// Sends one request with its whole `body` and reads the answer.
-fn send(request: &SignedRequest, body: &[u8], timeouts: &Timeouts) -> Result<Response, Fault> {
+/// A request whose body went out, or that already has its answer (the
+/// store refused it before taking the whole body).
+enum InFlight {
+    Sent(FutureIncomingResponse),
+    Answered(Result<Response, Fault>),
+}
+
+/// Sends one request with its whole `body`; the answer is read later.
+fn start(request: &SignedRequest, body: &[u8], timeouts: &Timeouts) -> Result<InFlight, Fault> {
     let entries: Vec<(String, Vec<u8>)> = request
         .headers
         .iter()
@@ -246,17 +262,13 @@ fn send(request: &SignedRequest, body: &[u8], timeouts: &Timeouts) -> Result<Res
         // the store may answer (refuse) before reading everything: its
         // answer is what counts. A 2xx means it got the whole body, as it
         // checks the signed SHA-256 of the payload.
-        return match wait(&future) {
-            Ok(response) => read_response(response),
-            // The answer's failure is the cause; the write's is its echo.
-            Err(waited) => Err(waited),
-        };
+        // The answer's failure is the cause; the write's is its echo.
+        return Ok(InFlight::Answered(wait(&future).and_then(read_response)));
     }
     drop(output);
     OutgoingBody::finish(outgoing_body, None)
         .map_err(|code| fault("finishing the request body", &code))?;
-    let response = wait(&future)?;
-    read_response(response)
+    Ok(InFlight::Sent(future))
 }
 
 /// Writes `data` whole, as fast as the host takes it.

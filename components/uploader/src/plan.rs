@@ -5,8 +5,8 @@
 //!   can send its SHA-256 and replay it on a retry: memory is bounded by the
 //!   threshold.
 //! - A longer body, or one of unknown length (a chunked request), goes
-//!   multipart, one part in memory at a time: memory is bounded by the part
-//!   size.
+//!   multipart, two parts in memory at a time (the one being sent and the
+//!   next, read meanwhile): memory is bounded by twice the part size.
 //! - Parts are `s3-part-size` (default 8 MiB, 5 MiB to 5 GiB). S3 allows
 //!   10,000 parts, so a known length that would need more grows the part
 //!   size (in whole MiB) until it fits. An unknown length cannot do that:

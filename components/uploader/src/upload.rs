@@ -15,6 +15,11 @@
 //! gone. Then the object is looked up (`HeadObject`), and if it is there with
 //! the size and ETag this upload produces, the upload succeeded.
 //!
+//! Parts overlap with the store: while part N travels ([`Store::start`]),
+//! part N+1 is read and hashed into a second buffer, and only then is part
+//! N's answer taken ([`Store::finish`]). A retry of part N sends its own
+//! buffer again, which is why there are two.
+//!
 //! When a multipart upload fails after `CreateMultipartUpload`, for
 //! whatever reason (the body, a limit, the store), it is aborted, so that
 //! no parts are left behind.
@@ -60,8 +65,19 @@ pub struct Fault {
 
 /// The store, and the clock and randomness that retries need.
 pub trait Store {
+    /// A request [`start`](Self::start) sent, its answer still to come.
+    type InFlight;
+    /// Sends `request` with `body` and returns once the body is handed over,
+    /// without waiting for the answer: the uploader reads the next part
+    /// while the store takes this one.
+    fn start(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Self::InFlight, Fault>;
+    /// Waits for the answer to a request [`start`](Self::start) sent.
+    fn finish(&mut self, in_flight: Self::InFlight) -> Result<Response, Fault>;
     /// Sends `request` with `body` and waits for the answer.
-    fn send(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Response, Fault>;
+    fn send(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Response, Fault> {
+        let in_flight = self.start(request, body)?;
+        self.finish(in_flight)
+    }
     /// A monotonic clock, in milliseconds.
     fn now_ms(&mut self) -> u64;
     /// Sleeps for `ms` milliseconds.
@@ -219,6 +235,39 @@ impl<S: Store> Uploader<'_, S> {
         body: &[u8],
         accept: impl Fn(Response) -> Result<T, Failure>,
     ) -> Result<T, Failed> {
+        self.send_overlapping(retry, build, body, accept, || ()).0
+    }
+
+    /// [`send`](Self::send), running `meanwhile` once while the first
+    /// request that got out travels (between its [`Store::start`] and its
+    /// answer). Its result is `None` only if no attempt got out.
+    fn send_overlapping<T, W>(
+        &mut self,
+        retry: Retry,
+        build: impl Fn(&ObjectRequests<'_>, SystemTime) -> Result<SignedRequest, Error>,
+        body: &[u8],
+        accept: impl Fn(Response) -> Result<T, Failure>,
+        meanwhile: impl FnOnce() -> W,
+    ) -> (Result<T, Failed>, Option<W>) {
+        let mut meanwhile = Some(meanwhile);
+        let mut done = None;
+        let result = self.attempts(retry, build, accept, |store, request| {
+            let in_flight = store.start(request, body)?;
+            if let Some(work) = meanwhile.take() {
+                done = Some(work());
+            }
+            store.finish(in_flight)
+        });
+        (result, done)
+    }
+
+    fn attempts<T>(
+        &mut self,
+        retry: Retry,
+        build: impl Fn(&ObjectRequests<'_>, SystemTime) -> Result<SignedRequest, Error>,
+        accept: impl Fn(Response) -> Result<T, Failure>,
+        mut exchange: impl FnMut(&mut S, &SignedRequest) -> Result<Response, Fault>,
+    ) -> Result<T, Failed> {
         let start = self.store.now_ms();
         let mut attempts = 0u32;
         let mut unknown_outcome = false;
@@ -230,7 +279,7 @@ impl<S: Store> Uploader<'_, S> {
             let request =
                 build(&self.requests, self.store.wall_time()).map_err(|e| failed(e, false))?;
             attempts += 1;
-            let (failure, outcome_unknown) = match self.store.send(&request, body) {
+            let (failure, outcome_unknown) = match exchange(self.store, &request) {
                 Ok(response) if (200..300).contains(&response.status) => match accept(response) {
                     Ok(value) => return Ok(value),
                     Err(failure) => (failure, true),
@@ -338,7 +387,8 @@ impl<S: Store> Uploader<'_, S> {
         limit: u64,
     ) -> Result<Outcome, Error> {
         let want = usize_of(part_size)?;
-        // One buffer, reused for every part: memory stays at one part.
+        // Two buffers at most, reused for every part (the second is made
+        // for the second part): memory stays at two parts.
         let mut buf = buffer(length.map_or(part_size, |l| l.min(part_size)))?;
         let mut reader = BodyReader::new(length, length.is_none().then_some(limit));
         // The first part is read before anything is created: a body that
@@ -384,6 +434,10 @@ impl<S: Store> Uploader<'_, S> {
     ) -> Result<Outcome, Error> {
         let mut parts: Vec<CompletedPart> = Vec::new();
         let mut digests: Vec<Sha256Digest> = Vec::new();
+        // The next part is read into this one while the store takes `buf`:
+        // hashing in the guest and the store's work overlap. It is a second
+        // buffer, not `buf`, because a retried part is sent again whole.
+        let mut next_buf: Vec<u8> = Vec::new();
         loop {
             let number = parts.len() as u32 + 1;
             if u64::from(number) > MAX_PARTS {
@@ -392,22 +446,33 @@ impl<S: Store> Uploader<'_, S> {
                 return Err(Error::TooLarge(reader.total()));
             }
             let len = buf.len() as u64;
-            let etag = self.send(
+            let last = reader.ended();
+            if !last && next_buf.capacity() == 0 {
+                next_buf = buffer(want as u64)?;
+            }
+            let (etag, next) = self.send_overlapping(
                 Retry::Yes,
                 |r, time| r.upload_part(upload_id, number, len, &sha, time),
                 buf,
                 |response| Ok(transfer::etag(response.etag.as_deref().map(str::as_bytes))),
-            )?;
+                || (!last).then(|| reader.fill(body, &mut next_buf, want)),
+            );
+            let etag = etag?;
             parts.push(CompletedPart {
                 number,
                 etag,
                 checksum_sha256: checksum::base64(&sha),
             });
             digests.push(sha);
-            if reader.ended() {
+            if last {
                 break;
             }
-            sha = reader.fill(body, buf, want)?;
+            // `None` only if the part never got out; then it failed above.
+            sha = match next.flatten() {
+                Some(read) => read?,
+                None => reader.fill(body, &mut next_buf, want)?,
+            };
+            std::mem::swap(buf, &mut next_buf);
             if buf.is_empty() && reader.ended() {
                 break;
             }
@@ -552,8 +617,8 @@ mod tests {
         }
     }
 
-    impl Store for FakeStore {
-        fn send(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Response, Fault> {
+    impl FakeStore {
+        fn answer(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Response, Fault> {
             let seen = Seen {
                 operation: request.operation,
                 method: request.method,
@@ -594,6 +659,19 @@ mod tests {
                 },
                 _ => ok(204),
             })
+        }
+    }
+
+    impl Store for FakeStore {
+        // Answered at once: the fake has nothing to overlap.
+        type InFlight = Result<Response, Fault>;
+
+        fn start(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Self::InFlight, Fault> {
+            Ok(self.answer(request, body))
+        }
+
+        fn finish(&mut self, in_flight: Self::InFlight) -> Result<Response, Fault> {
+            in_flight
         }
 
         fn now_ms(&mut self) -> u64 {
@@ -681,6 +759,124 @@ mod tests {
             Some(expected.as_str())
         );
         assert_eq!(header(put, "content-type"), Some("text/plain"));
+    }
+
+    /// A store that logs when each request starts and when its answer is
+    /// taken, around a [`FakeStore`].
+    struct Logged {
+        inner: FakeStore,
+        log: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+    }
+
+    impl Store for Logged {
+        type InFlight = (String, Result<Response, Fault>);
+
+        fn start(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Self::InFlight, Fault> {
+            let name = format!("{} {}", request.operation, body.len());
+            self.log.borrow_mut().push(format!("start {name}"));
+            Ok((name, self.inner.answer(request, body)))
+        }
+
+        fn finish(&mut self, (name, answer): Self::InFlight) -> Result<Response, Fault> {
+            self.log.borrow_mut().push(format!("finish {name}"));
+            answer
+        }
+
+        fn now_ms(&mut self) -> u64 {
+            self.inner.now_ms()
+        }
+
+        fn sleep_ms(&mut self, ms: u64) {
+            self.inner.sleep_ms(ms);
+        }
+
+        fn random(&mut self) -> u64 {
+            self.inner.random()
+        }
+
+        fn wall_time(&mut self) -> SystemTime {
+            self.inner.wall_time()
+        }
+    }
+
+    /// [`Body`], logging where each read starts.
+    struct LoggedBody {
+        body: Body,
+        log: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+    }
+
+    impl Source for LoggedBody {
+        fn read(&mut self, max: u64) -> Result<Vec<u8>, StreamFault> {
+            self.log
+                .borrow_mut()
+                .push(format!("read {}", self.body.pos));
+            self.body.read(max)
+        }
+    }
+
+    #[test]
+    fn the_next_part_is_read_while_the_store_takes_this_one() {
+        let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let mut store = Logged {
+            inner: FakeStore::new(),
+            log: log.clone(),
+        };
+        let len = 11 * MIB;
+        let input = PutInput::check("k", Some("text/plain"), Some(len), None).unwrap();
+        let mut source = LoggedBody {
+            body: body(len),
+            log: log.clone(),
+        };
+        put(&mut store, &mut source, &config(&[]), &input, "pre/k").unwrap();
+        let log = log.borrow();
+        let starts: Vec<usize> = log
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.starts_with("start UploadPart"))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(starts.len(), 3, "{log:?}");
+        let part = 5 * MIB;
+        // Part 2 is read between part 1 going out and its answer being
+        // taken; part 3 likewise within part 2's.
+        for (n, start) in starts[..2].iter().copied().enumerate() {
+            let finish = start
+                + log[start..]
+                    .iter()
+                    .position(|e| e.starts_with("finish UploadPart"))
+                    .unwrap();
+            let next_from = format!("read {}", (n as u64 + 1) * part);
+            assert!(
+                log[start..finish].contains(&next_from),
+                "part {}: {:?}",
+                n + 1,
+                &log[start..=finish]
+            );
+        }
+        // The last part is not overlapped with anything: nothing is left.
+        let last = log
+            .iter()
+            .rposition(|e| e.starts_with("start UploadPart"))
+            .unwrap();
+        assert!(
+            !log[last..].iter().any(|e| e.starts_with("read ")),
+            "{log:?}"
+        );
+        // Every part still went out whole, in order.
+        assert_eq!(
+            store.inner.operations(),
+            [
+                "CreateMultipartUpload",
+                "UploadPart",
+                "UploadPart",
+                "UploadPart",
+                "CompleteMultipartUpload"
+            ]
+        );
+        let all = pattern(len);
+        for (i, seen) in store.inner.seen[1..4].iter().enumerate() {
+            assert_eq!(seen.body, all.chunks(part as usize).nth(i).unwrap());
+        }
     }
 
     #[test]
