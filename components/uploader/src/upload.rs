@@ -863,27 +863,12 @@ mod tests {
             "{log:?}"
         );
         // Every part still went out whole, in order.
-        assert_eq!(
-            store.inner.operations(),
-            [
-                "CreateMultipartUpload",
-                "UploadPart",
-                "UploadPart",
-                "UploadPart",
-                "CompleteMultipartUpload"
-            ]
-        );
-        let all = pattern(len);
-        for (i, seen) in store.inner.seen[1..4].iter().enumerate() {
-            assert_eq!(seen.body, all.chunks(part as usize).nth(i).unwrap());
-        }
+        assert_three_parts_of(&store.inner, len);
     }
 
-    #[test]
-    fn a_large_body_goes_multipart_in_order() {
-        let mut store = FakeStore::new();
-        let len = 11 * MIB;
-        let stored = run(&mut store, &config(&[]), len, Some(len), None).unwrap();
+    /// `store` saw a multipart upload of the `len`-byte [`pattern`] in three
+    /// 5 MiB parts, in order, each part's body whole.
+    fn assert_three_parts_of(store: &FakeStore, len: u64) {
         assert_eq!(
             store.operations(),
             [
@@ -894,6 +879,18 @@ mod tests {
                 "CompleteMultipartUpload"
             ]
         );
+        let all = pattern(len);
+        for (i, seen) in store.seen[1..4].iter().enumerate() {
+            assert_eq!(seen.body, all.chunks(5 * MIB as usize).nth(i).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_large_body_goes_multipart_in_order() {
+        let mut store = FakeStore::new();
+        let len = 11 * MIB;
+        let stored = run(&mut store, &config(&[]), len, Some(len), None).unwrap();
+        assert_three_parts_of(&store, len);
         let all = pattern(len);
         let chunks: Vec<&[u8]> = all.chunks(5 * MIB as usize).collect();
         let digests: Vec<_> = chunks.iter().map(|c| sha256(c)).collect();
