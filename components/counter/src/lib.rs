@@ -22,6 +22,10 @@
 //! `/counters/{name}` route refuses such names, so clients can never read or
 //! write another component's counters.
 
+// Linked for its `write` and `getenv`, which keep wasi-libc's stdio and
+// environment (and their imports) out of the component.
+extern crate guest_stdio;
+
 pub mod config;
 pub mod errors;
 pub mod kv;

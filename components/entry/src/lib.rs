@@ -6,6 +6,10 @@
 //! ([`app`] over the [`app::Services`] trait); [`host`] is the only module
 //! that calls imports, and this file is only the glue.
 
+// Linked for its `write` and `getenv`, which keep wasi-libc's stdio and
+// environment (and their imports) out of the component.
+extern crate guest_stdio;
+
 pub mod app;
 pub mod auth;
 pub mod counters;

@@ -11,6 +11,10 @@
 //!
 //! The logic is in [`store`]; this file is only the glue to the bindings.
 
+// Linked for its `write` and `getenv`, which keep wasi-libc's stdio and
+// environment (and their imports) out of the component.
+extern crate guest_stdio;
+
 pub mod error;
 pub mod keys;
 pub mod names;

@@ -15,6 +15,10 @@
 //! The logic is in [`bucket`] over the traits of [`backend`]; this file is
 //! only the glue to the generated bindings.
 
+// Linked for its `write` and `getenv`, which keep wasi-libc's stdio and
+// environment (and their imports) out of the component.
+extern crate guest_stdio;
+
 pub mod backend;
 pub mod bucket;
 pub mod bucket_name;

@@ -31,6 +31,10 @@
 //! only the glue to the generated bindings, and [`http`] the transport over
 //! `wasi:http`.
 
+// Linked for its `write` and `getenv`, which keep wasi-libc's stdio and
+// environment (and their imports) out of the component.
+extern crate guest_stdio;
+
 pub mod bucket;
 pub mod command;
 pub mod config;

@@ -18,6 +18,10 @@ wit_bindgen::generate!({
     pub_export_macro: true,
 });
 
+// Linked for its `write` and `getenv`, which keep wasi-libc's stdio and
+// environment (and their imports) out of the component.
+extern crate guest_stdio;
+
 pub mod checksum;
 pub mod config;
 pub mod error;

@@ -12,6 +12,9 @@ pub enum Behavior {
     Allocate,
     /// Trap at once (`unreachable`), without answering.
     Trap,
+    /// Panic with [`PANIC_MESSAGE`], without answering: the message goes
+    /// to stderr, then the guest traps.
+    Panic,
     /// Try to reserve this many MiB and keep them for the instance's life;
     /// answer whether the host granted them, without trapping either way.
     Hold {
@@ -27,6 +30,9 @@ pub enum Behavior {
     Answer,
 }
 
+/// What `GET /panic` panics with.
+pub const PANIC_MESSAGE: &str = "misbehave was asked to panic";
+
 impl Behavior {
     /// The behavior for a request path (with its query, if any).
     pub fn for_path(path: Option<&str>) -> Self {
@@ -36,6 +42,7 @@ impl Behavior {
             "/loop" => Behavior::Loop,
             "/alloc" => Behavior::Allocate,
             "/trap" => Behavior::Trap,
+            "/panic" => Behavior::Panic,
             "/hold" => Behavior::Hold {
                 mib: query_value(query, "mib")
                     .and_then(|v| v.parse().ok())
@@ -125,6 +132,7 @@ mod tests {
             Behavior::Allocate
         );
         assert_eq!(Behavior::for_path(Some("/trap")), Behavior::Trap);
+        assert_eq!(Behavior::for_path(Some("/panic")), Behavior::Panic);
         assert_eq!(
             Behavior::for_path(Some("/hold?mib=80")),
             Behavior::Hold { mib: 80 }

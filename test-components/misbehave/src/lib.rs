@@ -1,9 +1,14 @@
 //! A component that misbehaves on request, so tests can show the host's
 //! limits and its instance reuse hold: `GET /loop` computes forever,
 //! `GET /alloc` allocates until memory runs out, `GET /trap` traps,
+//! `GET /panic` panics (its message on stderr),
 //! `GET /hold?mib=N` keeps N MiB for the instance's life, `/echo` answers
 //! with the request's headers and body, `GET /instance` counts the requests
 //! its instance has answered, anything else answers `200 ok`.
+
+// Links std's stderr as the components do (see `guest-stdio`), so a test
+// sees a panic's message arrive through it.
+extern crate guest_stdio;
 
 pub mod behavior;
 
@@ -37,6 +42,7 @@ impl Guest for Component {
             Behavior::Loop => behavior::spin_forever(),
             Behavior::Allocate => behavior::allocate_without_end(),
             Behavior::Trap => std::process::abort(),
+            Behavior::Panic => panic!("{}", behavior::PANIC_MESSAGE),
             Behavior::Hold { mib } => {
                 let answer = if behavior::hold_memory(mib) {
                     "held"
