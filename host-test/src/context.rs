@@ -8,11 +8,15 @@ use edgeplug_host::{
 };
 use wasmtime::Store;
 use wasmtime::component::Linker;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use crate::clock::GuestWallClock;
 use crate::fakes::{FakeCounter, FakeUploader};
 use crate::fastedge::FastEdge;
 use crate::kv::{FakeKv, MultiPopKv, Pop, SimClock};
+
+/// The most of guests' stderr [`HostContext::with_captured_stderr`] keeps.
+const CAPTURED_STDERR_BYTES: usize = 1024 * 1024;
 
 /// Everything a new instance's [`HostState`] is made from, for tests: the
 /// host's [`WorkerContext`] with a [`FakeKv`] as its store and the fake
@@ -32,6 +36,7 @@ pub struct HostContext {
     uploader: FakeUploader,
     next: OutboundHttp,
     wall_clock: Option<GuestWallClock>,
+    stderr: Option<MemoryOutputPipe>,
 }
 
 impl std::fmt::Debug for HostContext {
@@ -68,6 +73,7 @@ impl HostContext {
             uploader: FakeUploader::default(),
             next: OutboundHttp::new(),
             wall_clock: None,
+            stderr: None,
         }
     }
 
@@ -192,6 +198,23 @@ impl HostContext {
         self
     }
 
+    /// Collects what guests write to stderr (up to 1 MiB, in place of the
+    /// host's stderr), for [`HostContext::guest_stderr`] to read: a panic's
+    /// message, say.
+    pub fn with_captured_stderr(mut self) -> Self {
+        self.stderr = Some(MemoryOutputPipe::new(CAPTURED_STDERR_BYTES));
+        self
+    }
+
+    /// What guests wrote to stderr since [`HostContext::with_captured_stderr`]
+    /// (empty without it), as text.
+    pub fn guest_stderr(&self) -> String {
+        self.stderr
+            .as_ref()
+            .map(|pipe| String::from_utf8_lossy(&pipe.contents()).into_owned())
+            .unwrap_or_default()
+    }
+
     /// The host's `edgeplug:worker/counter`, for components that import it.
     pub fn fake_counter(&self) -> &FakeCounter {
         &self.counter
@@ -233,10 +256,14 @@ impl HostContext {
         extensions.insert(self.counter.clone());
         extensions.insert(self.uploader.clone());
         let clock = self.wall_clock.clone();
+        let stderr = self.stderr.clone();
         self.base.new_store_with(
             move |wasi| {
                 if let Some(clock) = clock {
                     wasi.wall_clock(clock);
+                }
+                if let Some(stderr) = stderr {
+                    wasi.stderr(stderr);
                 }
             },
             extensions,
