@@ -187,8 +187,10 @@ impl uploader::upload::Store for NativeStore {
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        // Copied out, as the guest's bytes are copied out of its memory.
-        let body = http_body_util::Full::new(bytes::Bytes::copy_from_slice(body))
+        // Copied out, as the guest's bytes are copied out of its memory, and
+        // handed on in frames of at most 1 MiB, as the host hands on what a
+        // guest writes (one frame per write of up to its 1 MiB chunk size).
+        let body = Frames(bytes::Bytes::copy_from_slice(body))
             .map_err(|never| match never {})
             .boxed_unsync();
         let request = builder
@@ -252,6 +254,38 @@ impl uploader::upload::Store for NativeStore {
 
     fn wall_time(&mut self) -> std::time::SystemTime {
         std::time::SystemTime::now()
+    }
+}
+
+/// A body handed on in frames of at most [`FRAME_BYTES`].
+struct Frames(bytes::Bytes);
+
+/// wasmtime-wasi-http's outgoing-body chunk size: the most one frame of a
+/// guest's body holds.
+const FRAME_BYTES: usize = 1024 * 1024;
+
+impl http_body::Body for Frames {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        if self.0.is_empty() {
+            return std::task::Poll::Ready(None);
+        }
+        let n = self.0.len().min(FRAME_BYTES);
+        let frame = self.0.split_to(n);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(frame))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.0.len() as u64)
     }
 }
 
