@@ -73,11 +73,6 @@ pub trait Store {
     fn start(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Self::InFlight, Fault>;
     /// Waits for the answer to a request [`start`](Self::start) sent.
     fn finish(&mut self, in_flight: Self::InFlight) -> Result<Response, Fault>;
-    /// Sends `request` with `body` and waits for the answer.
-    fn send(&mut self, request: &SignedRequest, body: &[u8]) -> Result<Response, Fault> {
-        let in_flight = self.start(request, body)?;
-        self.finish(in_flight)
-    }
     /// A monotonic clock, in milliseconds.
     fn now_ms(&mut self) -> u64;
     /// Sleeps for `ms` milliseconds.
