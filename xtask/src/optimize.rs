@@ -19,10 +19,12 @@ use crate::{debian, workspace};
 /// The program, from Debian's `binaryen` package.
 const WASM_OPT: &str = "wasm-opt";
 
-/// The pass, and the features rustc's `wasm32-wasip2` target enables by
-/// default (`rustc --print cfg --target wasm32-wasip2`): the optimizer may
-/// keep using them, and adds none the engines we ship to might lack.
-const ARGS: [&str; 7] = [
+/// The pass, and the features the components are built with: those rustc's
+/// `wasm32-wasip2` target enables by default (`rustc --print cfg --target
+/// wasm32-wasip2`) plus SIMD, which `.cargo/config.toml` turns on. The
+/// optimizer may keep using them, and adds none the engines we ship to
+/// might lack.
+const ARGS: [&str; 8] = [
     "-Os",
     "--enable-bulk-memory",
     "--enable-multivalue",
@@ -30,6 +32,7 @@ const ARGS: [&str; 7] = [
     "--enable-nontrapping-float-to-int",
     "--enable-reference-types",
     "--enable-sign-ext",
+    "--enable-simd",
 ];
 
 /// Installs `wasm-opt` when it is missing.
