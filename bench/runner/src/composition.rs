@@ -1,15 +1,27 @@
 //! What composition costs: the composed worker against the monolith (the
-//! same three components linked into one), a fresh instance per request,
-//! interleaved ABAB: in each round the worker, then the monolith, each
-//! timed in-process on every route and loaded over HTTP. Medians and
-//! spreads over the rounds, so a slow spell of a shared machine falls on
-//! both alike.
+//! same three components linked into one), a fresh instance per request.
+//!
+//! The two take turns at short intervals, so that a slow spell of a shared
+//! machine (another tenant's load lasts seconds) falls on both alike: in
+//! process, blocks of [`IN_PROCESS_BLOCK`] requests alternate; over HTTP,
+//! both are served at once and loaded in turn for [`HTTP_SLICE`] at a time.
+//! Each round yields one figure per side; the report takes medians and
+//! spreads over the rounds.
 
-use std::time::Duration;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
 
+use host_test::HttpWorker;
+use host_test::load::{self, LoadPlan, LoadReport, Until};
 use wasmtime::component::Component;
 
-use crate::{ROUTES, bench_worker, serve_and_load, time_requests};
+use crate::{ROUTES, bench_worker};
+
+/// In process, how many requests one side gets in a row before the other.
+const IN_PROCESS_BLOCK: usize = 100;
+
+/// Over HTTP, how long one side is loaded before the other.
+const HTTP_SLICE: Duration = Duration::from_secs(1);
 
 /// One side's figures, one entry per round.
 #[derive(Debug, Default)]
@@ -30,8 +42,8 @@ pub struct Figures {
 }
 
 /// Runs `rounds` rounds: in each, `requests` in-process requests per route
-/// and `secs` seconds of HTTP load from `connections` connections, worker
-/// first, then monolith. Any failed request fails the bench.
+/// and side, then `secs` seconds of HTTP load per side from `connections`
+/// connections. Any failed request fails the bench.
 pub async fn measure(
     worker: &Component,
     monolith: &Component,
@@ -45,27 +57,104 @@ pub async fn measure(
         side.in_process = vec![Vec::new(); ROUTES.len()];
     }
     for _ in 0..rounds {
-        for (component, side) in [
-            (worker, &mut figures.worker),
-            (monolith, &mut figures.monolith),
-        ] {
-            let served = bench_worker(component, None)?;
-            for (route, (path, _)) in ROUTES.iter().enumerate() {
-                let (median, _) = time_requests(&served, path, requests).await?;
-                side.in_process[route].push(median);
-            }
-            let (warm, run) = serve_and_load(&served, connections, secs).await?;
-            for report in [&warm, &run] {
-                anyhow::ensure!(
-                    report.transport_errors == 0 && report.failures() == 0,
-                    "HTTP load: {} errors, {} non-2xx (first: {:?})",
-                    report.transport_errors,
-                    report.failures(),
-                    report.first_error
-                );
-            }
-            side.rps.push(run.successes_per_second());
+        let served = [bench_worker(worker, None)?, bench_worker(monolith, None)?];
+        for (route, (path, _)) in ROUTES.iter().enumerate() {
+            let [w, m] = time_in_turns(&served, path, requests).await?;
+            figures.worker.in_process[route].push(w);
+            figures.monolith.in_process[route].push(m);
         }
+        let [w, m] = load_in_turns(&served, connections, Duration::from_secs(secs)).await?;
+        figures.worker.rps.push(w);
+        figures.monolith.rps.push(m);
     }
     Ok(figures)
+}
+
+/// Times `requests` requests to `path` on each of `sides`, the sides taking
+/// turns every [`IN_PROCESS_BLOCK`] requests: each side's median.
+async fn time_in_turns(
+    sides: &[HttpWorker; 2],
+    path: &str,
+    requests: usize,
+) -> anyhow::Result<[Duration; 2]> {
+    let mut times = [Vec::with_capacity(requests), Vec::with_capacity(requests)];
+    for side in sides {
+        for _ in 0..IN_PROCESS_BLOCK {
+            side.get(path).await?;
+        }
+    }
+    while times[0].len() < requests {
+        for (side, times) in sides.iter().zip(times.iter_mut()) {
+            for _ in 0..IN_PROCESS_BLOCK.min(requests - times.len()) {
+                let started = Instant::now();
+                let response = side.get(path).await?;
+                times.push(started.elapsed());
+                anyhow::ensure!(
+                    response.status == 200,
+                    "{path} answered {}",
+                    response.status
+                );
+            }
+        }
+    }
+    Ok(times.map(|mut times| {
+        times.sort_unstable();
+        load::quantile(&times, 0.5)
+    }))
+}
+
+/// Serves both `sides` on loopback ports with the real server code and
+/// loads them in turn with `GET /` from `connections` connections, a
+/// [`HTTP_SLICE`] at a time, until each had `total`: each side's 2xx
+/// responses per second over its slices. A warm-up slice each comes first.
+async fn load_in_turns(
+    sides: &[HttpWorker; 2],
+    connections: usize,
+    total: Duration,
+) -> anyhow::Result<[f64; 2]> {
+    let mut addrs = Vec::new();
+    let mut servers = Vec::new();
+    for side in sides {
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        addrs.push(listener.local_addr()?);
+        servers.push(tokio::spawn(edgeplug_host::serve::serve(
+            side.clone(),
+            listener,
+        )));
+    }
+    let slice = |addr: SocketAddr| async move {
+        let plan = LoadPlan::get(vec![addr], connections, Until::Elapsed(HTTP_SLICE), "/")
+            .with_request_timeout(load::REQUEST_TIMEOUT);
+        let report = load::run(&plan).await?;
+        ensure_clean(&report)?;
+        anyhow::Ok(report)
+    };
+    for addr in &addrs {
+        slice(*addr).await?;
+    }
+    let mut successes = [0u64; 2];
+    let mut elapsed = [Duration::ZERO; 2];
+    while elapsed[0] < total {
+        for (i, addr) in addrs.iter().enumerate() {
+            let report = slice(*addr).await?;
+            successes[i] += report.successes();
+            elapsed[i] += report.elapsed;
+        }
+    }
+    for server in servers {
+        server.abort();
+    }
+    Ok([0, 1].map(|i| successes[i] as f64 / elapsed[i].as_secs_f64().max(f64::EPSILON)))
+}
+
+fn ensure_clean(report: &LoadReport) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        report.transport_errors == 0 && report.failures() == 0,
+        "HTTP load: {} errors, {} non-2xx (first: {:?})",
+        report.transport_errors,
+        report.failures(),
+        report.first_error
+    );
+    Ok(())
 }
