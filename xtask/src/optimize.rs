@@ -67,7 +67,7 @@ pub fn component(from: &Path, to: &Path) -> anyhow::Result<()> {
         display_name(to),
         input.len()
     );
-    let output = optimize_modules(&input, &scratch_dir(to)?)
+    let output = optimize_modules(&input, &scratch_prefix(to)?)
         .with_context(|| format!("cannot optimize {}", from.display()))?;
     std::fs::write(to, &output).with_context(|| format!("cannot write {}", to.display()))?;
     std::fs::write(&stamp, fingerprint).with_context(|| format!("cannot write {}", stamp.display()))
@@ -103,10 +103,16 @@ fn optimize_modules(bytes: &[u8], scratch: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Runs `wasm-opt` on one core module through files in `scratch`.
+/// Runs `wasm-opt` on one core module through two files whose names start
+/// with `scratch` (see [`scratch_prefix`]).
 fn run_wasm_opt(module: &[u8], scratch: &Path) -> anyhow::Result<Vec<u8>> {
-    let input = scratch.join("in.wasm");
-    let output = scratch.join("out.wasm");
+    let with_suffix = |suffix: &str| {
+        let mut name = scratch.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let input = with_suffix(".in.wasm");
+    let output = with_suffix(".out.wasm");
     std::fs::write(&input, module).with_context(|| format!("cannot write {}", input.display()))?;
     let mut command = Command::new(WASM_OPT);
     command.args(ARGS).arg(&input).arg("-o").arg(&output);
@@ -146,6 +152,13 @@ fn scratch_dir(to: &Path) -> anyhow::Result<PathBuf> {
         .join(".wasm-opt");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
+}
+
+/// Where the optimizer's files for `to` go: named after `to` and this
+/// process, so that two builds at once (`cargo xtask serve` beside
+/// `cargo xtask test`, say) never write each other's.
+fn scratch_prefix(to: &Path) -> anyhow::Result<PathBuf> {
+    Ok(scratch_dir(to)?.join(format!("{}.{}", display_name(to), std::process::id())))
 }
 
 fn stamp_path(to: &Path) -> anyhow::Result<PathBuf> {
