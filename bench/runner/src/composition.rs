@@ -8,14 +8,15 @@
 //! Each round yields one figure per side; the report takes medians and
 //! spreads over the rounds.
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use host_test::HttpWorker;
-use host_test::load::{self, LoadPlan, LoadReport, Until};
+use host_test::load;
 use wasmtime::component::Component;
 
-use crate::{ROUTES, bench_worker};
+use crate::{
+    ROUTES, bench_worker, ensure_clean, get_root_for, serve_on_loopback, time_into, warm_up,
+};
 
 /// In process, how many requests one side gets in a row before the other.
 const IN_PROCESS_BLOCK: usize = 100;
@@ -79,22 +80,12 @@ async fn time_in_turns(
 ) -> anyhow::Result<[Duration; 2]> {
     let mut times = [Vec::with_capacity(requests), Vec::with_capacity(requests)];
     for side in sides {
-        for _ in 0..IN_PROCESS_BLOCK {
-            side.get(path).await?;
-        }
+        warm_up(side, path).await?;
     }
     while times[0].len() < requests {
         for (side, times) in sides.iter().zip(times.iter_mut()) {
-            for _ in 0..IN_PROCESS_BLOCK.min(requests - times.len()) {
-                let started = Instant::now();
-                let response = side.get(path).await?;
-                times.push(started.elapsed());
-                anyhow::ensure!(
-                    response.status == 200,
-                    "{path} answered {}",
-                    response.status
-                );
-            }
+            let block = IN_PROCESS_BLOCK.min(requests - times.len());
+            time_into(side, path, block, times).await?;
         }
     }
     Ok(times.map(|mut times| {
@@ -115,19 +106,13 @@ async fn load_in_turns(
     let mut addrs = Vec::new();
     let mut servers = Vec::new();
     for side in sides {
-        let listener =
-            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
-        addrs.push(listener.local_addr()?);
-        servers.push(tokio::spawn(edgeplug_host::serve::serve(
-            side.clone(),
-            listener,
-        )));
+        let (addr, server) = serve_on_loopback(side).await?;
+        addrs.push(addr);
+        servers.push(server);
     }
-    let slice = |addr: SocketAddr| async move {
-        let plan = LoadPlan::get(vec![addr], connections, Until::Elapsed(HTTP_SLICE), "/")
-            .with_request_timeout(load::REQUEST_TIMEOUT);
-        let report = load::run(&plan).await?;
-        ensure_clean(&report)?;
+    let slice = |addr| async move {
+        let report = load::run(&get_root_for(addr, connections, HTTP_SLICE)).await?;
+        ensure_clean("HTTP load", &report)?;
         anyhow::Ok(report)
     };
     for addr in &addrs {
@@ -146,15 +131,4 @@ async fn load_in_turns(
         server.abort();
     }
     Ok([0, 1].map(|i| successes[i] as f64 / elapsed[i].as_secs_f64().max(f64::EPSILON)))
-}
-
-fn ensure_clean(report: &LoadReport) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        report.transport_errors == 0 && report.failures() == 0,
-        "HTTP load: {} errors, {} non-2xx (first: {:?})",
-        report.transport_errors,
-        report.failures(),
-        report.first_error
-    );
-    Ok(())
 }

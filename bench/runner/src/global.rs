@@ -116,13 +116,7 @@ pub async fn measure(
     )
     .with_request_timeout(load::REQUEST_TIMEOUT);
     let run = load::run(&plan).await?;
-    anyhow::ensure!(
-        run.transport_errors == 0 && run.failures() == 0,
-        "gateway load: {} errors, {} non-2xx (first: {:?})",
-        run.transport_errors,
-        run.failures(),
-        run.first_error
-    );
+    crate::ensure_clean("gateway load", &run)?;
     let counted = gateway
         .backend()
         .get(GATEWAY_BUCKET, "bench-load")

@@ -103,15 +103,36 @@ fn scratch_dir(name: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// The median and 99th percentile of `n` timed `GET path`s, after
+/// [`warm_up`].
 async fn time_requests(
     worker: &HttpWorker,
     path: &str,
     n: usize,
 ) -> anyhow::Result<(Duration, Duration)> {
+    warm_up(worker, path).await?;
+    let mut times = Vec::with_capacity(n);
+    time_into(worker, path, n, &mut times).await?;
+    times.sort_unstable();
+    Ok((load::quantile(&times, 0.5), load::quantile(&times, 0.99)))
+}
+
+/// 100 untimed `GET path`s, so that what is timed next runs warm.
+async fn warm_up(worker: &HttpWorker, path: &str) -> anyhow::Result<()> {
     for _ in 0..100 {
         worker.get(path).await?;
     }
-    let mut times = Vec::with_capacity(n);
+    Ok(())
+}
+
+/// Times `n` `GET path`s one after another, adding each time to `times`;
+/// anything but a 200 fails.
+async fn time_into(
+    worker: &HttpWorker,
+    path: &str,
+    n: usize,
+    times: &mut Vec<Duration>,
+) -> anyhow::Result<()> {
     for _ in 0..n {
         let started = Instant::now();
         let response = worker.get(path).await?;
@@ -122,8 +143,7 @@ async fn time_requests(
             response.status
         );
     }
-    times.sort_unstable();
-    Ok((load::quantile(&times, 0.5), load::quantile(&times, 0.99)))
+    Ok(())
 }
 
 fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
@@ -223,23 +243,45 @@ async fn serve_and_load(
     connections: usize,
     secs: u64,
 ) -> anyhow::Result<(LoadReport, LoadReport)> {
-    let listener =
-        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
-    let addr = listener.local_addr()?;
-    let server = tokio::spawn(edgeplug_host::serve::serve(worker.clone(), listener));
-    let plan = |secs| {
-        LoadPlan::get(
-            vec![addr],
-            connections,
-            Until::Elapsed(Duration::from_secs(secs)),
-            "/",
-        )
-        .with_request_timeout(load::REQUEST_TIMEOUT)
-    };
+    let (addr, server) = serve_on_loopback(worker).await?;
+    let plan = |secs| get_root_for(addr, connections, Duration::from_secs(secs));
     let warm = load::run(&plan(1)).await?;
     let run = load::run(&plan(secs)).await?;
     server.abort();
     Ok((warm, run))
+}
+
+/// Serves `worker` with the real server code on a free loopback port: the
+/// address, and the server's task (abort it when done).
+async fn serve_on_loopback(
+    worker: &HttpWorker,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<anyhow::Result<()>>)> {
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+    let addr = listener.local_addr()?;
+    Ok((
+        addr,
+        tokio::spawn(edgeplug_host::serve::serve(worker.clone(), listener)),
+    ))
+}
+
+/// `GET /` at `addr` from `connections` connections for `how_long`.
+fn get_root_for(addr: SocketAddr, connections: usize, how_long: Duration) -> LoadPlan {
+    LoadPlan::get(vec![addr], connections, Until::Elapsed(how_long), "/")
+        .with_request_timeout(load::REQUEST_TIMEOUT)
+}
+
+/// Fails, naming `what`, if any request of `report` got no answer or one
+/// outside 2xx.
+fn ensure_clean(what: &str, report: &LoadReport) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        report.transport_errors == 0 && report.failures() == 0,
+        "{what}: {} errors, {} non-2xx (first error: {})",
+        report.transport_errors,
+        report.failures(),
+        report.first_error.as_deref().unwrap_or("none")
+    );
+    Ok(())
 }
 
 /// Serves `component` on a loopback port with the real server code and an

@@ -66,15 +66,8 @@ pub async fn measure(
 async fn http_rps(worker: HttpWorker, connections: usize, secs: u64) -> anyhow::Result<f64> {
     let before = page_views(&worker).await?;
     let (warm, run) = crate::serve_and_load(&worker, connections, secs).await?;
-    for (name, report) in [("warm-up", &warm), ("load", &run)] {
-        anyhow::ensure!(
-            report.transport_errors == 0 && report.failures() == 0,
-            "{name}: {} errors, {} non-2xx (first error: {})",
-            report.transport_errors,
-            report.failures(),
-            report.first_error.as_deref().unwrap_or("none")
-        );
-    }
+    crate::ensure_clean("warm-up", &warm)?;
+    crate::ensure_clean("load", &run)?;
     // Reading the count is a request too: it does not count a page view.
     let counted = page_views(&worker).await? - before;
     let answered = warm.successes() + run.successes();
