@@ -113,15 +113,19 @@ fn run_wasm_opt(module: &[u8], scratch: &Path) -> anyhow::Result<Vec<u8>> {
     };
     let input = with_suffix(".in.wasm");
     let output = with_suffix(".out.wasm");
-    std::fs::write(&input, module).with_context(|| format!("cannot write {}", input.display()))?;
-    let mut command = Command::new(WASM_OPT);
-    command.args(ARGS).arg(&input).arg("-o").arg(&output);
-    workspace::run(&mut command)?;
-    let optimized =
-        std::fs::read(&output).with_context(|| format!("cannot read {}", output.display()))?;
+    let optimized = (|| {
+        std::fs::write(&input, module)
+            .with_context(|| format!("cannot write {}", input.display()))?;
+        let mut command = Command::new(WASM_OPT);
+        command.args(ARGS).arg(&input).arg("-o").arg(&output);
+        workspace::run(&mut command)?;
+        std::fs::read(&output).with_context(|| format!("cannot read {}", output.display()))
+    })();
+    // Gone whether or not the optimizer succeeded: the names carry the
+    // process id, so nothing would ever overwrite what a failure left.
     let _ = std::fs::remove_file(&input);
     let _ = std::fs::remove_file(&output);
-    Ok(optimized)
+    optimized
 }
 
 fn write_leb_u32(out: &mut Vec<u8>, mut value: u32) {
