@@ -181,7 +181,10 @@ fn main() -> anyhow::Result<()> {
                 .join(format!("edgeplug-host{}", std::env::consts::EXE_SUFFIX));
             // The same worker and route on `wasmtime serve`, in the same run.
             let wasmtime_bin = wasmtime_cli::ensure(&root)?;
-            let mut bench = workspace::host_binary(&root, "edgeplug-bench");
+            // In-process figures (composition, native upload) are taken in
+            // the bench's own process: a release build, as users run hosts.
+            println!("building edgeplug-bench (release)");
+            let mut bench = workspace::release_host_binary(&root, "edgeplug-bench");
             bench
                 .arg("--host-bin")
                 .arg(&host_bin)

@@ -54,6 +54,15 @@ pub fn host_binary(root: &Path, name: &str) -> Command {
     command
 }
 
+/// [`host_binary`] built with `--release`, for measuring: a dev build runs
+/// wasmtime with its debug assertions on, which inflates every request's
+/// shared cost and so shrinks any ratio taken against it.
+pub fn release_host_binary(root: &Path, name: &str) -> Command {
+    let mut command = cargo(root);
+    command.args(["run", "--release", "-p", name, "--bin", name, "--"]);
+    command
+}
+
 /// Runs `command`, failing with its name when it fails.
 pub fn run(command: &mut Command) -> anyhow::Result<()> {
     let status = command
