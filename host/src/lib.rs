@@ -35,6 +35,7 @@
 
 #![warn(missing_docs)]
 
+mod accept;
 pub mod bindings;
 mod config;
 mod context;

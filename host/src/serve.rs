@@ -20,6 +20,7 @@ use hyper::body::Incoming;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use crate::accept::accept_until;
 use crate::context::{Instances, WorkerContext};
 use crate::worker::{HttpWorker, TimedOut};
 
@@ -91,31 +92,10 @@ impl<C: Instances> Server<C> {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let builder =
             hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-        tokio::pin!(shutdown);
         // Shared, not cloned per request: a clone bumps every reference
         // count the worker holds, on counters both cores write.
         let server = Arc::new(self);
-        loop {
-            let stream = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        // Responses go out whole; Nagle would only hold back a
-                        // guest's small streamed chunks.
-                        if let Err(error) = stream.set_nodelay(true) {
-                            tracing::debug!(%error, "cannot set TCP_NODELAY");
-                        }
-                        stream
-                    }
-                    Err(error) => {
-                        // Out of file descriptors and the like: transient,
-                        // so back off instead of ending the server.
-                        tracing::warn!(%error, "accepting a connection failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
+        accept_until(&listener, shutdown, |stream| {
             let server = Arc::clone(&server);
             let service = hyper::service::service_fn(move |request| {
                 let server = Arc::clone(&server);
@@ -130,7 +110,8 @@ impl<C: Instances> Server<C> {
                     tracing::debug!(%error, "connection ended with an error");
                 }
             });
-        }
+        })
+        .await;
         drop(listener);
         let open = graceful.count();
         tracing::info!(open_connections = open, "draining in-flight requests");

@@ -24,7 +24,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -36,6 +35,7 @@ use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 pub use command::{BadCommand, Command};
 pub use reply::{Encoding, Reply};
 
+use crate::accept::accept_until;
 use crate::kv::{KvBackend, KvError};
 use crate::outbound::OutboundHandler;
 
@@ -234,20 +234,7 @@ impl KvGateway {
     ) {
         let builder =
             hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-        tokio::pin!(shutdown);
-        loop {
-            let stream = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(error) => {
-                        // Out of file descriptors and the like: transient.
-                        tracing::warn!(%error, "accepting a connection failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
+        accept_until(&listener, shutdown, |stream| {
             let gateway = self.clone();
             let service = hyper::service::service_fn(move |request| {
                 let gateway = gateway.clone();
@@ -264,7 +251,8 @@ impl KvGateway {
                     tracing::debug!(%error, "gateway connection ended with an error");
                 }
             });
-        }
+        })
+        .await;
     }
 
     /// Binds `addr` and serves there in a background task until the
